@@ -1,0 +1,43 @@
+# The two set-up commands: `make run` (the app on the default lesson) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LESSON := resources/lessons/why-deep-learning.toml
+# Debian packages Qt needs to run headless (Xvfb, xcb platform plugin, fonts).
+QT_DEBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 \
+	libfontconfig1 libdbus-1-3 fonts-dejavu-core
+
+.PHONY: run test test-slow bench system-deps lesson clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m cvstudio gui $(LESSON)
+
+system-deps:
+	@if ! command -v Xvfb >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(QT_DEBS); \
+		else echo "Install Qt's headless packages first: sudo apt-get install $(QT_DEBS)"; exit 1; fi; \
+	fi
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest
+
+test-slow: $(STAMP) system-deps
+	$(PY) -m pytest -m slow
+
+lesson: $(STAMP)
+	$(PY) -m cvstudio run $(LESSON)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from cvstudio.cli import main
+
+sys.exit(main())

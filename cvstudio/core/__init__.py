@@ -1,0 +1,1 @@
+"""The engine: data, features, training, evaluation, runs. Nothing here imports Qt."""

@@ -1,0 +1,324 @@
+"""Experiment files (TOML): which dataset, which classical and deep pipelines, and how to run them.
+
+An experiment is parsed and validated against the plugin registry *before*
+anything runs, so a typo in a plugin or parameter name fails in a second
+with a message naming the file, the section and the fix.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Generator, Mapping
+
+from cvstudio.core.classical import ClassicalResult, run_classical
+from cvstudio.core.data import ImageDataset, stratified_split
+from cvstudio.core.features import CombinedFeatures
+from cvstudio.core.runs import Run, slugify
+from cvstudio.core.tasks import Cancelled, TaskState
+from cvstudio.core.training import TRAINING_PARAMS, DeepResult, EpochEnd, TrainConfig, train_model
+from cvstudio.plugins import Registry, UnknownComponentError
+from cvstudio.specs import SpecError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_LESSON = "why-deep-learning"
+SPLIT_DEFAULTS = {"val": 0.15, "test": 0.15, "seed": 0}
+
+
+class ExperimentError(ValueError):
+    """An experiment file is invalid; the message names where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ComponentRef:
+    """A plugin component by name, with its validated parameters (defaults filled in)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class ClassicalConfig:
+    label: str
+    features: tuple[ComponentRef, ...]
+    classifier: ComponentRef
+
+
+@dataclass(frozen=True)
+class DeepConfig:
+    label: str
+    model: ComponentRef
+    training: TrainConfig
+
+
+@dataclass(frozen=True)
+class Experiment:
+    title: str
+    description: str
+    dataset: ComponentRef
+    split: dict[str, Any]
+    classical: tuple[ClassicalConfig, ...] = ()
+    deep: tuple[DeepConfig, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fully resolved configuration, as written into a run."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "dataset": self.dataset.to_dict(),
+            "split": dict(self.split),
+            "classical": [
+                {"label": c.label, "features": [f.to_dict() for f in c.features], "classifier": c.classifier.to_dict()}
+                for c in self.classical
+            ],
+            "deep": [
+                {"label": d.label, "model": d.model.to_dict(),
+                 **{p.name: getattr(d.training, p.name) for p in TRAINING_PARAMS}}
+                for d in self.deep
+            ],
+        }
+
+    def with_training(self, **changes: Any) -> Experiment:
+        """A copy whose deep pipelines all use these training settings (e.g. fewer epochs)."""
+        return replace(self, deep=tuple(replace(d, training=replace(d.training, **changes)) for d in self.deep))
+
+
+def bundled_lesson(name: str = DEFAULT_LESSON) -> Path:
+    """Path of a lesson file shipped with cvstudio."""
+    path = resources.files("cvstudio.resources") / "lessons" / f"{name}.toml"
+    return Path(str(path))
+
+
+def load_experiment(path: Path, registry: Registry) -> Experiment:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExperimentError(f"{path}: no such experiment file") from None
+    except OSError as exc:
+        raise ExperimentError(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return parse_experiment(data, registry)
+    except ExperimentError as exc:
+        raise ExperimentError(f"{path}: {exc}") from None
+
+
+def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
+    _check_keys(data, {"title", "description", "dataset", "split", "classical", "deep"}, "the file")
+    if "dataset" not in data:
+        raise ExperimentError("missing [dataset] section; add e.g. [dataset] name = \"shapes\"")
+    split = {**SPLIT_DEFAULTS, **_table(data.get("split", {}), "[split]")}
+    _check_keys(split, set(SPLIT_DEFAULTS), "[split]")
+    classical = tuple(_classical(entry, i, registry) for i, entry in enumerate(_array(data, "classical"), 1))
+    deep = tuple(_deep(entry, i, registry) for i, entry in enumerate(_array(data, "deep"), 1))
+    if not classical and not deep:
+        raise ExperimentError("nothing to run: add a [[classical]] or a [[deep]] pipeline")
+    labels = [p.label for p in (*classical, *deep)]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise ExperimentError(f"pipeline label {duplicates[0]!r} is used twice; give each pipeline its own 'label'")
+    return Experiment(
+        title=str(data.get("title", "Untitled experiment")),
+        description=str(data.get("description", "")),
+        dataset=_component(data["dataset"], "datasets", "[dataset]", registry),
+        split=split,
+        classical=classical,
+        deep=deep,
+    )
+
+
+def _classical(entry: Any, number: int, registry: Registry) -> ClassicalConfig:
+    where = f"[[classical]] #{number}"
+    entry = _table(entry, where)
+    _check_keys(entry, {"label", "features", "classifier"}, where)
+    features = entry.get("features")
+    if isinstance(features, (str, dict)):
+        features = [features]
+    if not features or "classifier" not in entry:
+        raise ExperimentError(f"{where} needs 'features' (a list of extractor names) and a 'classifier'")
+    refs = tuple(_component(f, "feature_extractors", where, registry) for f in features)
+    classifier = _component(entry["classifier"], "classifiers", where, registry)
+    label = entry.get("label") or f"{' + '.join(r.name for r in refs)} → {classifier.name}"
+    return ClassicalConfig(str(label), refs, classifier)
+
+
+def _deep(entry: Any, number: int, registry: Registry) -> DeepConfig:
+    where = f"[[deep]] #{number}"
+    entry = dict(_table(entry, where))
+    if "model" not in entry:
+        raise ExperimentError(f"{where} needs a 'model', e.g. model = \"lenet5\"")
+    label = entry.pop("label", None)
+    model = _component(entry.pop("model"), "models", where, registry)
+    try:
+        training = TrainConfig.from_params(entry)
+    except (SpecError, ValueError) as exc:
+        raise ExperimentError(f"{where}: {exc}") from None
+    return DeepConfig(str(label or model.name), model, training)
+
+
+def _component(value: Any, kind: str, where: str, registry: Registry) -> ComponentRef:
+    """``"name"`` or ``{name = "...", params = {...}}`` → a validated reference."""
+    if isinstance(value, str):
+        name, params = value, {}
+    elif isinstance(value, Mapping):
+        _check_keys(value, {"name", "params"}, where)
+        name, params = value.get("name"), _table(value.get("params", {}), f"{where} params")
+    else:
+        name, params = None, {}
+    if not isinstance(name, str):
+        raise ExperimentError(f"{where}: expected a name or {{name = ..., params = {{...}}}}, got {value!r}")
+    try:
+        spec = registry.get(kind, name)
+        return ComponentRef(name, spec.resolve(params))
+    except (UnknownComponentError, SpecError) as exc:
+        raise ExperimentError(f"{where}: {exc.args[0]}") from None
+
+
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ExperimentError(f"{where} must be a table, got {value!r}")
+    return value
+
+
+def _array(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ExperimentError(f"'{key}' must be an array of tables: write [[{key}]]")
+    return value
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ExperimentError(f"unknown key '{unknown[0]}' in {where} (allowed: {', '.join(sorted(allowed))})")
+
+
+@dataclass(frozen=True)
+class DatasetReady:
+    dataset: ImageDataset
+    sizes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PipelineStarted:
+    pipeline: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class PipelineFinished:
+    pipeline: str
+    kind: str
+    summary: dict[str, Any]
+
+
+def load_dataset(experiment: Experiment, registry: Registry) -> ImageDataset:
+    spec = registry.get("datasets", experiment.dataset.name)
+    return spec.create(**experiment.dataset.params)
+
+
+def run_experiment(
+    experiment: Experiment, registry: Registry, run: Run, state: TaskState
+) -> Generator[Any, None, dict[str, Any]]:
+    """Run every pipeline of ``experiment`` into ``run``, yielding engine events; returns the summary."""
+    run.write("config.json", experiment.to_dict())
+    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "pipelines": {}}
+    run.log(f"started '{experiment.title}'")
+    try:
+        dataset = load_dataset(experiment, registry)
+        split = stratified_split(dataset.labels, experiment.split["val"], experiment.split["test"], experiment.split["seed"])
+        summary["dataset"] = {
+            **experiment.dataset.to_dict(),
+            "images": len(dataset),
+            "classes": list(dataset.class_names),
+            "image_size": list(dataset.image_size),
+            "channels": dataset.channels,
+            "split": split.sizes(),
+            "skipped": [vars(s) for s in dataset.skipped],
+        }
+        run.log(f"dataset {dataset.name}: {len(dataset)} images, split {split.sizes()}")
+        yield DatasetReady(dataset, split.sizes())
+        for pipeline in experiment.classical:
+            yield PipelineStarted(pipeline.label, "classical")
+            extractors = [registry.get("feature_extractors", f.name).create(**f.params) for f in pipeline.features]
+            classifier = registry.get("classifiers", pipeline.classifier.name).create(**pipeline.classifier.params)
+            extractor = extractors[0] if len(extractors) == 1 else CombinedFeatures(extractors)
+            result = yield from run_classical(pipeline.label, extractor, classifier, dataset, split, state)
+            yield _finish(run, summary, result, "classical", {
+                "feature_dim": result.feature_dim,
+                "seconds": round(result.extract_seconds + result.fit_seconds, 3),
+            })
+        for pipeline in experiment.deep:
+            yield PipelineStarted(pipeline.label, "deep")
+            spec = registry.get("models", pipeline.model.name)
+            checkpoint = run.path / "checkpoints" / f"{slugify(pipeline.label)}.pt"
+            events = train_model(spec, pipeline.model.params, dataset, split, pipeline.training, state,
+                                 pipeline.label, checkpoint)
+            result = yield from _recording_epochs(events, run)
+            yield _finish(run, summary, result, "deep", {
+                "parameters": result.parameters,
+                "device": result.device,
+                "seconds": round(result.train_seconds, 3),
+                "images_per_s": round(result.images_per_s, 1),
+                "checkpoint": str(checkpoint.relative_to(run.path)),
+            })
+    except (Cancelled, KeyboardInterrupt):
+        _close(run, summary, "cancelled")
+        raise
+    except Exception as exc:
+        _close(run, summary, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    _close(run, summary, "completed")
+    return summary
+
+
+def _recording_epochs(events: Generator[Any, None, DeepResult], run: Run) -> Generator[Any, None, DeepResult]:
+    """Pass training events through, appending each epoch's metrics to the run as it ends."""
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(event, EpochEnd):
+            run.append_metrics({"kind": "epoch", **vars(event), "time": time.time()})
+        yield event
+
+
+def _finish(run: Run, summary: dict[str, Any], result: ClassicalResult | DeepResult, kind: str,
+            extra: dict[str, Any]) -> PipelineFinished:
+    record = {
+        "kind": kind,
+        "val_accuracy": round(result.val.accuracy, 4),
+        "test_accuracy": round(result.test.accuracy, 4),
+        **extra,
+        "evaluation": f"evaluations/{slugify(result.pipeline)}.json",
+    }
+    run.write(record["evaluation"], {"val": result.val.to_dict(), "test": result.test.to_dict()})
+    run.append_metrics({"kind": "final", "pipeline": result.pipeline, **record, "time": time.time()})
+    run.log(f"{kind} pipeline '{result.pipeline}': test accuracy {result.test.accuracy:.3f}")
+    summary["pipelines"][result.pipeline] = record
+    run.write("summary.json", summary)
+    return PipelineFinished(result.pipeline, kind, record)
+
+
+def _close(run: Run, summary: dict[str, Any], status: str, error: str | None = None) -> None:
+    summary["status"] = status
+    if error:
+        summary["error"] = error
+    run.write("summary.json", summary)
+    run.set_status(status, error)
+    run.log(f"{status}" + (f": {error}" if error else ""))

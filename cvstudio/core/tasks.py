@@ -1,0 +1,48 @@
+"""Cancellation and progress for long engine jobs.
+
+Every long job is a generator that takes a :class:`TaskState` and yields
+events. The GUI and the CLI drive the same generators; cancelling sets a flag
+that the job checks between batches.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+class Cancelled(Exception):
+    """Raised inside a job when its :class:`TaskState` was cancelled."""
+
+
+class TaskState:
+    """A thread-safe cancellation flag shared by a job and whoever started it."""
+
+    def __init__(self) -> None:
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if the job should stop now."""
+        if self._cancelled.is_set():
+            raise Cancelled()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """``done`` of ``total`` units of ``stage`` are finished (e.g. images, batches)."""
+
+    pipeline: str
+    stage: str
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0

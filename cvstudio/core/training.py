@@ -1,0 +1,422 @@
+"""Deep training as a generator of typed events.
+
+``train_model`` builds a model from its spec, trains it, and yields batch and
+epoch metrics, activation snapshots of a probe image and checkpoints as it
+goes. It checks its :class:`~cvstudio.core.tasks.TaskState` between batches,
+so the GUI and the CLI can cancel it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generator, Mapping
+
+import numpy as np
+
+from cvstudio.core.data import ImageDataset, Split
+from cvstudio.core.devices import DEVICE_CHOICES, resolve_device
+from cvstudio.core.evaluation import Evaluation, evaluate
+from cvstudio.core.tasks import Progress, TaskState
+from cvstudio.specs import ModelSpec, Param
+
+TRAINING_PARAMS = (
+    Param("epochs", "int", 10, minimum=1, maximum=1000, help="Passes over the training images."),
+    Param("batch_size", "int", 64, minimum=1, maximum=4096, help="Images per gradient step."),
+    Param("learning_rate", "float", 1e-3, minimum=1e-6, maximum=10.0, log=True,
+          help="Step size of the optimiser; too large and the loss explodes."),
+    Param("optimizer", "choice", "adam", choices=("adam", "adamw", "sgd"),
+          help="Adam adapts the step per weight; SGD uses momentum 0.9."),
+    Param("weight_decay", "float", 0.0, minimum=0.0, maximum=1.0, help="L2 penalty on the weights."),
+    Param("augment", "choice", "none", choices=("none", "shift", "flip+shift"),
+          help="Random shifts (and mirror images) of the training images, for invariance."),
+    Param("device", "choice", "auto", choices=DEVICE_CHOICES,
+          help="Auto uses a CUDA GPU, then Apple's MPS, then the CPU."),
+    Param("amp", "bool", True, help="Mixed precision on CUDA: faster, same accuracy."),
+    Param("seed", "int", 0, minimum=0, help="Same seed, same initial weights and batch order."),
+)
+ACTIVATION_CHANNELS = 64
+SHIFT_PIXELS = 3
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    augment: str = "none"
+    device: str = "auto"
+    amp: bool = True
+    seed: int = 0
+    snapshot_interval_s: float = 1.0
+
+    @classmethod
+    def from_params(cls, values: Mapping[str, Any] | None = None, **extra: Any) -> TrainConfig:
+        """Validate ``values`` against :data:`TRAINING_PARAMS` and fill in defaults."""
+        resolved = {p.name: p.default for p in TRAINING_PARAMS}
+        by_name = {p.name: p for p in TRAINING_PARAMS}
+        for name, value in (values or {}).items():
+            if name not in by_name:
+                raise TrainingError(f"unknown training setting '{name}' (known: {', '.join(by_name)})")
+            resolved[name] = by_name[name].validate(value)
+        return cls(**resolved, **extra)
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-channel mean and std of the training images (pixel values scaled to 0–1)."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def of(cls, images: np.ndarray) -> Normalization:
+        pixels = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
+        return cls(tuple(pixels.mean(0).tolist()), tuple(np.maximum(pixels.std(0), 1e-3).tolist()))
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    pipeline: str
+    epoch: int
+    batch: int
+    batches: int
+    loss: float
+    accuracy: float
+    images_per_s: float
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    pipeline: str
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    images_per_s: float
+
+
+@dataclass(frozen=True)
+class ActivationSnapshot:
+    """Feature maps of the probe image for every Conv2d/Linear layer, and the first layer's filters.
+
+    Conv outputs are (C, H, W) with at most ``ACTIVATION_CHANNELS`` channels;
+    linear outputs are (D,) or (tokens, D). ``filters`` is (O, I, kh, kw).
+    """
+
+    pipeline: str
+    epoch: int
+    batch: int
+    activations: dict[str, np.ndarray]
+    filters: np.ndarray | None
+    probe_index: int
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    pipeline: str
+    epoch: int
+    path: str
+
+
+TrainingEvent = Progress | BatchEnd | EpochEnd | ActivationSnapshot | CheckpointSaved
+
+
+@dataclass
+class DeepResult:
+    pipeline: str
+    val: Evaluation
+    test: Evaluation
+    parameters: int
+    device: str
+    train_seconds: float
+    images_per_s: float
+    normalization: Normalization
+    history: list[EpochEnd] = field(default_factory=list)
+    model: Any = None
+
+
+def count_parameters(model: Any) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def build_model(spec: ModelSpec, params: Mapping[str, Any], dataset: ImageDataset) -> Any:
+    """Build ``spec`` for this dataset and check its output shape on two images."""
+    import torch
+
+    model = spec.create(dataset.channels, dataset.image_size, dataset.num_classes, **params)
+    if not isinstance(model, torch.nn.Module):
+        raise TrainingError(f"model '{spec.name}' factory returned {type(model).__name__}, not a torch.nn.Module")
+    probe = torch.zeros(2, dataset.channels, *dataset.image_size)
+    model.eval()
+    try:
+        with torch.no_grad():
+            output = model(probe)
+    except Exception as exc:
+        raise TrainingError(
+            f"model '{spec.name}' failed on a batch of {dataset.image_size[0]}×{dataset.image_size[1]} "
+            f"images with {dataset.channels} channel(s): {exc}"
+        ) from exc
+    if tuple(output.shape) != (2, dataset.num_classes):
+        raise TrainingError(
+            f"model '{spec.name}' returned shape {tuple(output.shape)} for 2 images; expected "
+            f"(2, {dataset.num_classes}), one score per class: its last layer must have num_classes outputs"
+        )
+    model.train()
+    return model
+
+
+def train_model(
+    spec: ModelSpec,
+    model_params: Mapping[str, Any],
+    dataset: ImageDataset,
+    split: Split,
+    config: TrainConfig,
+    state: TaskState,
+    pipeline: str = "deep",
+    checkpoint_path: Path | None = None,
+) -> Generator[TrainingEvent, None, DeepResult]:
+    """Train ``spec`` on the training part; validate each epoch; evaluate on validation and test."""
+    import torch
+
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    model = build_model(spec, model_params, dataset).to(device)
+    normalization = Normalization.of(dataset.images[split.train])
+    data = _DeviceData(dataset, normalization, device)
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = _optimizer(model, config)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    amp = config.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    probe_index = int(split.val[0]) if len(split.val) else int(split.train[0])
+    recorder = _ActivationRecorder(model)
+    train_index = torch.as_tensor(split.train)
+    batches = (len(train_index) + config.batch_size - 1) // config.batch_size
+    history: list[EpochEnd] = []
+    train_seconds = 0.0
+    yield recorder.snapshot(pipeline, 0, 0, data.batch(torch.tensor([probe_index])), probe_index)
+    last_snapshot = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = train_index[torch.randperm(len(train_index), generator=generator)]
+        epoch_start = time.perf_counter()
+        loss_sum = correct = seen = 0.0
+        for batch in range(batches):
+            state.check()
+            batch_start = time.perf_counter()
+            index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+            images = _augment(data.batch(index), config.augment, generator)
+            targets = data.labels[index.to(data.labels.device)]
+            try:
+                with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                    logits = model(images)
+                    loss = loss_fn(logits, targets)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            except torch.cuda.OutOfMemoryError as exc:
+                raise TrainingError(
+                    f"the GPU ran out of memory with batch size {config.batch_size}; "
+                    "lower the batch size, choose a smaller model, or set device to 'cpu'"
+                ) from exc
+            loss_value = loss.item()
+            if not np.isfinite(loss_value):
+                raise TrainingError(
+                    f"the loss became {loss_value} at epoch {epoch}, batch {batch + 1}: training diverged; "
+                    f"lower the learning rate (now {config.learning_rate:g})"
+                )
+            batch_correct = (logits.argmax(1) == targets).sum().item()
+            n = len(index)
+            loss_sum += loss_value * n
+            correct += batch_correct
+            seen += n
+            yield BatchEnd(pipeline, epoch, batch + 1, batches, loss_value, batch_correct / n,
+                           n / max(time.perf_counter() - batch_start, 1e-9))
+            if time.perf_counter() - last_snapshot >= config.snapshot_interval_s:
+                yield recorder.snapshot(pipeline, epoch, batch + 1, data.batch(torch.tensor([probe_index])), probe_index)
+                model.train()
+                last_snapshot = time.perf_counter()
+        epoch_seconds = time.perf_counter() - epoch_start
+        train_seconds += epoch_seconds
+        val_loss, val_probabilities = _predict(model, data, split.val, config.batch_size, loss_fn)
+        val_accuracy = float(np.mean(val_probabilities.argmax(1) == dataset.labels[split.val])) if len(split.val) else 0.0
+        event = EpochEnd(pipeline, epoch, config.epochs, loss_sum / seen, correct / seen, val_loss,
+                         val_accuracy, epoch_seconds, seen / epoch_seconds)
+        history.append(event)
+        yield event
+        yield recorder.snapshot(pipeline, epoch, batches, data.batch(torch.tensor([probe_index])), probe_index)
+        last_snapshot = time.perf_counter()
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, model, spec, model_params, dataset, normalization, epoch)
+            yield CheckpointSaved(pipeline, epoch, str(checkpoint_path))
+    recorder.close()
+    _, test_probabilities = _predict(model, data, split.test, config.batch_size, loss_fn)
+    return DeepResult(
+        pipeline=pipeline,
+        val=evaluate(dataset.labels[split.val], val_probabilities, dataset.class_names, split.val),
+        test=evaluate(dataset.labels[split.test], test_probabilities, dataset.class_names, split.test),
+        parameters=count_parameters(model),
+        device=str(device),
+        train_seconds=train_seconds,
+        images_per_s=sum(e.images_per_s * e.seconds for e in history) / max(train_seconds, 1e-9),
+        normalization=normalization,
+        history=history,
+        model=model,
+    )
+
+
+def save_checkpoint(
+    path: Path,
+    model: Any,
+    spec: ModelSpec,
+    model_params: Mapping[str, Any],
+    dataset: ImageDataset,
+    normalization: Normalization,
+    epoch: int,
+) -> None:
+    """Everything needed to rebuild the model and feed it images, written atomically."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(
+        {
+            "model": spec.name,
+            "model_params": dict(model_params),
+            "in_channels": dataset.channels,
+            "image_size": list(dataset.image_size),
+            "class_names": list(dataset.class_names),
+            "normalization": {"mean": list(normalization.mean), "std": list(normalization.std)},
+            "epoch": epoch,
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+
+
+class _DeviceData:
+    """Images as a uint8 (N, C, H, W) tensor, on the GPU when it fits; normalised per batch."""
+
+    GPU_BYTES_LIMIT = 2 * 1024**3
+
+    def __init__(self, dataset: ImageDataset, normalization: Normalization, device: Any) -> None:
+        import torch
+
+        images = torch.from_numpy(np.ascontiguousarray(dataset.images.transpose(0, 3, 1, 2)))
+        storage = device if device.type == "cpu" or images.numel() < self.GPU_BYTES_LIMIT else torch.device("cpu")
+        self.images = images.to(storage)
+        self.labels = torch.from_numpy(dataset.labels).to(device)
+        self.num_classes = dataset.num_classes
+        self.device = device
+        shape = (1, -1, 1, 1)
+        self.mean = torch.tensor(normalization.mean, dtype=torch.float32, device=device).view(shape)
+        self.std = torch.tensor(normalization.std, dtype=torch.float32, device=device).view(shape)
+
+    def batch(self, index: Any) -> Any:
+        raw = self.images[index.to(self.images.device)].to(self.device, non_blocking=True)
+        return (raw.float() / 255.0 - self.mean) / self.std
+
+
+def _optimizer(model: Any, config: TrainConfig) -> Any:
+    import torch
+
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.learning_rate, momentum=0.9, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return optimizer(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+
+
+def _augment(images: Any, augment: str, generator: Any) -> Any:
+    """Random per-image shifts (edge pixels repeated) and, for flip+shift, mirror images."""
+    if augment == "none":
+        return images
+    import torch
+
+    n, c, h, w = images.shape
+    m = SHIFT_PIXELS
+    padded = torch.nn.functional.pad(images, (m, m, m, m), mode="replicate")
+    dy = torch.randint(0, 2 * m + 1, (n, 1), generator=generator).to(images.device)
+    dx = torch.randint(0, 2 * m + 1, (n, 1), generator=generator).to(images.device)
+    rows = (dy + torch.arange(h, device=images.device))[:, None, :, None]
+    cols = (dx + torch.arange(w, device=images.device))[:, None, None, :]
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    channel = torch.arange(c, device=images.device)[None, :, None, None]
+    shifted = padded[batch, channel, rows, cols]
+    if augment == "flip+shift":
+        flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)[:, None, None, None]
+        shifted = torch.where(flip, shifted.flip(3), shifted)
+    return shifted
+
+
+def _predict(model: Any, data: _DeviceData, indices: np.ndarray, batch_size: int, loss_fn: Any) -> tuple[float, np.ndarray]:
+    """Mean loss and class probabilities over ``indices``, in evaluation mode."""
+    import torch
+
+    model.eval()
+    if len(indices) == 0:
+        return 0.0, np.zeros((0, data.num_classes))
+    probabilities, loss_sum = [], 0.0
+    with torch.no_grad():
+        for start in range(0, len(indices), batch_size):
+            index = torch.as_tensor(indices[start : start + batch_size])
+            logits = model(data.batch(index)).float()
+            loss_sum += loss_fn(logits, data.labels[index.to(data.labels.device)]).item() * len(index)
+            probabilities.append(torch.softmax(logits, 1).cpu().numpy())
+    return loss_sum / len(indices), np.concatenate(probabilities)
+
+
+class _ActivationRecorder:
+    """Forward hooks on every Conv2d and Linear layer, active only while snapshotting."""
+
+    def __init__(self, model: Any) -> None:
+        import torch
+
+        self.model = model
+        self.layers = [
+            (name, module) for name, module in model.named_modules()
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
+        ]
+        self.first_conv = next((m for _, m in self.layers if isinstance(m, torch.nn.Conv2d)), None)
+        self.outputs: dict[str, np.ndarray] = {}
+        self.recording = False
+        self.handles = [module.register_forward_hook(self._hook(name)) for name, module in self.layers]
+
+    def _hook(self, name: str) -> Any:
+        def record(module: Any, inputs: Any, output: Any) -> None:
+            if self.recording:
+                self.outputs[name] = output[0, :ACTIVATION_CHANNELS].detach().float().cpu().numpy() \
+                    if output.dim() == 4 else output[0].detach().float().cpu().numpy()
+        return record
+
+    def snapshot(self, pipeline: str, epoch: int, batch: int, probe: Any, probe_index: int) -> ActivationSnapshot:
+        import torch
+
+        self.model.eval()
+        self.outputs = {}
+        self.recording = True
+        try:
+            with torch.no_grad():
+                self.model(probe)
+        finally:
+            self.recording = False
+        filters = self.first_conv.weight.detach().float().cpu().numpy().copy() if self.first_conv is not None else None
+        return ActivationSnapshot(pipeline, epoch, batch, self.outputs, filters, probe_index)
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.remove()

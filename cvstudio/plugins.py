@@ -1,0 +1,231 @@
+"""Plugin discovery and the registry of everything plugins contribute.
+
+Built-ins, third-party packages and single-file plugins all come through the
+same path. Each plugin is loaded, and each of its hooks called, in isolation:
+an import error, a raising hook, an invalid spec or a duplicate name is
+recorded against that plugin and skipped, and everything else still loads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable
+
+import pluggy
+
+from cvstudio import hookspecs
+from cvstudio.specs import SPEC_TYPES, Spec
+
+ENTRY_POINT_GROUP = "cvstudio.plugins"
+DISABLE_AUTOLOAD_ENV = "CVSTUDIO_DISABLE_PLUGIN_AUTOLOAD"
+PLUGIN_PATH_ENV = "CVSTUDIO_PLUGIN_PATH"
+HOOKS = {kind: f"cvstudio_register_{kind}" for kind in SPEC_TYPES}
+
+BUILTIN, ENTRY_POINT, FILE, GIVEN = "built-in", "entry point", "file", "given"
+
+
+class UnknownComponentError(LookupError):
+    """A dataset, extractor, classifier or model name that no plugin provides."""
+
+
+@dataclass(frozen=True)
+class PluginError:
+    plugin: str
+    hook: str | None
+    message: str
+    traceback: str = ""
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as the user sees it: where it came from, what it gave, what failed."""
+
+    name: str
+    source: str
+    location: str
+    specs: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[PluginError] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.errors:
+            return "ok"
+        return "partly loaded" if any(self.specs.values()) else "failed"
+
+
+@dataclass
+class Registry:
+    """Specs by kind and name, plus every plugin and every error met while loading."""
+
+    plugin_manager: pluggy.PluginManager
+    plugins: dict[str, PluginInfo] = field(default_factory=dict)
+    components: dict[str, dict[str, tuple[Spec, str]]] = field(
+        default_factory=lambda: {kind: {} for kind in SPEC_TYPES}
+    )
+
+    @property
+    def errors(self) -> list[PluginError]:
+        return [error for info in self.plugins.values() for error in info.errors]
+
+    def specs(self, kind: str) -> dict[str, Spec]:
+        return {name: spec for name, (spec, _) in self.components[kind].items()}
+
+    def get(self, kind: str, name: str) -> Spec:
+        try:
+            return self.components[kind][name][0]
+        except KeyError:
+            raise UnknownComponentError(self._unknown_message(kind, name)) from None
+
+    def plugin_of(self, kind: str, name: str) -> str:
+        return self.components[kind][name][1]
+
+    def _unknown_message(self, kind: str, name: str) -> str:
+        known = sorted(self.components[kind])
+        noun = SPEC_TYPES[kind].kind
+        message = f"unknown {noun} '{name}'"
+        close = difflib.get_close_matches(name, known, n=1)
+        if close:
+            message += f"; did you mean '{close[0]}'?"
+        return message + f" (available: {', '.join(known) or 'none'}; see `cvstudio plugins`)"
+
+
+def user_plugin_dir() -> Path:
+    """Where single-file plugins (``*.py``) are picked up for this user."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cvstudio")) / "plugins"
+
+
+def plugin_dirs(autoload: bool) -> list[Path]:
+    dirs = [Path(p) for p in os.environ.get(PLUGIN_PATH_ENV, "").split(os.pathsep) if p]
+    if autoload:
+        dirs.append(user_plugin_dir())
+    return dirs
+
+
+def load_registry(
+    *,
+    autoload: bool | None = None,
+    extra_plugins: Iterable[Any] = (),
+    directories: Iterable[Path] | None = None,
+) -> Registry:
+    """Build a fresh plugin manager and registry.
+
+    Built-ins always load. Third-party entry points and the user plugin
+    directory load unless ``autoload`` is false (by default: unless
+    ``CVSTUDIO_DISABLE_PLUGIN_AUTOLOAD`` is set). ``extra_plugins`` are
+    modules or objects registered directly, e.g. by a test.
+    """
+    if autoload is None:
+        autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
+    pm = pluggy.PluginManager("cvstudio")
+    pm.add_hookspecs(hookspecs)
+    registry = Registry(pm)
+    loader = _Loader(registry)
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        builtin = ep.dist is not None and ep.dist.name == "cvstudio"
+        if builtin or autoload:
+            loader.add(ep.name, BUILTIN if builtin else ENTRY_POINT, ep.value, ep.load)
+    for directory in plugin_dirs(autoload) if directories is None else directories:
+        for path in sorted(Path(directory).glob("*.py")):
+            loader.add(path.stem, FILE, str(path), lambda path=path: _import_file(path))
+    for plugin in extra_plugins:
+        name = getattr(plugin, "__name__", type(plugin).__name__)
+        loader.add(name, GIVEN, name, lambda plugin=plugin: plugin)
+    loader.collect_specs()
+    return registry
+
+
+class _Loader:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.order: list[str] = []
+
+    def add(self, name: str, source: str, location: str, load: Any) -> None:
+        plugins = self.registry.plugins
+        unique = name
+        while unique in plugins:
+            unique = f"{name}#{len([p for p in plugins if p.startswith(name)]) + 1}"
+        info = plugins[unique] = PluginInfo(unique, source, location)
+        try:
+            plugin = load()
+            self.registry.plugin_manager.register(plugin, name=unique)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the others
+            info.errors.append(_error(unique, None, f"could not load: {exc}", exc))
+            return
+        try:
+            self.registry.plugin_manager.check_pending()
+        except pluggy.PluginValidationError as exc:
+            # Only this plugin can be at fault: every earlier one passed this check.
+            self.registry.plugin_manager.unregister(name=unique)
+            info.errors.append(PluginError(unique, None, _unknown_hook_message(exc)))
+            return
+        self.order.append(unique)
+
+    def collect_specs(self) -> None:
+        pm = self.registry.plugin_manager
+        for kind, hook_name in HOOKS.items():
+            impls = {pm.get_name(impl.plugin): impl for impl in getattr(pm.hook, hook_name).get_hookimpls()}
+            for plugin_name in self.order:
+                if plugin_name in impls:
+                    self._call(kind, hook_name, plugin_name, impls[plugin_name].function)
+
+    def _call(self, kind: str, hook_name: str, plugin_name: str, function: Any) -> None:
+        info = self.registry.plugins[plugin_name]
+        try:
+            specs = function()
+        except Exception as exc:  # noqa: BLE001
+            info.errors.append(_error(plugin_name, hook_name, f"{type(exc).__name__}: {exc}", exc))
+            return
+        if not isinstance(specs, (list, tuple)):
+            info.errors.append(PluginError(plugin_name, hook_name, f"returned {type(specs).__name__}, not a list of specs"))
+            return
+        expected = SPEC_TYPES[kind]
+        registered = self.registry.components[kind]
+        for spec in specs:
+            if not isinstance(spec, expected):
+                message = f"returned {spec!r}, which is not a {expected.__name__}"
+            elif spec.name in registered:
+                owner = registered[spec.name][1]
+                message = f"duplicate {spec.kind} name '{spec.name}', already provided by '{owner}'; rename it"
+            else:
+                registered[spec.name] = (spec, plugin_name)
+                info.specs.setdefault(kind, []).append(spec.name)
+                continue
+            info.errors.append(PluginError(plugin_name, hook_name, message))
+
+
+def _unknown_hook_message(exc: pluggy.PluginValidationError) -> str:
+    """pluggy names the hook; add the nearest real hook name as a hint."""
+    hook = next((w for w in str(exc).replace("'", " ").split() if w.startswith("cvstudio_")), None)
+    if hook is None:
+        return str(exc)
+    close = difflib.get_close_matches(hook, list(HOOKS.values()), n=1)
+    return f"unknown hook '{hook}'" + (f"; did you mean '{close[0]}'?" if close else "")
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = f"cvstudio_userplugin_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _error(plugin: str, hook: str | None, message: str, exc: BaseException) -> PluginError:
+    return PluginError(plugin, hook, message, "".join(traceback.format_exception(exc)))

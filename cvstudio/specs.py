@@ -1,0 +1,207 @@
+"""Spec types that plugins return from their hooks.
+
+A spec describes a component (name, learner-facing description, typed
+parameters) and holds a *lazy* factory: discovering and listing plugins never
+imports torch or any other heavy dependency. The factory is either a callable
+or an ``"module.path:attribute"`` string imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping
+
+PARAM_KINDS = ("int", "float", "bool", "str", "choice", "path")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+
+class SpecError(ValueError):
+    """A spec, or the parameters given to it, are invalid."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed parameter of a spec, enough to build a form field from.
+
+    ``kind`` is one of int, float, bool, str, choice, path. ``minimum`` and
+    ``maximum`` bound numbers (inclusive); ``choices`` lists the values of a
+    choice parameter; ``log`` hints that a slider should be logarithmic.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise SpecError(f"parameter name {self.name!r} must be a Python identifier")
+        if self.kind not in PARAM_KINDS:
+            raise SpecError(
+                f"parameter {self.name!r} has kind {self.kind!r}; use one of {', '.join(PARAM_KINDS)}"
+            )
+        if self.kind == "choice" and not self.choices:
+            raise SpecError(f"choice parameter {self.name!r} needs a non-empty 'choices'")
+        if self.default is not None:
+            self.validate(self.default)
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` converted to this parameter's type, or raise SpecError."""
+        where = f"parameter '{self.name}'"
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            raise SpecError(f"{where} must be true or false, got {value!r}")
+        if self.kind in ("int", "float"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpecError(f"{where} must be a number, got {value!r}")
+            if self.kind == "int":
+                if isinstance(value, float) and not value.is_integer():
+                    raise SpecError(f"{where} must be a whole number, got {value!r}")
+                value = int(value)
+            else:
+                value = float(value)
+                if math.isnan(value):
+                    raise SpecError(f"{where} must be a number, got NaN")
+            if self.minimum is not None and value < self.minimum:
+                raise SpecError(f"{where} is {value}, below its minimum {self.minimum:g}")
+            if self.maximum is not None and value > self.maximum:
+                raise SpecError(f"{where} is {value}, above its maximum {self.maximum:g}")
+            return value
+        if self.kind == "choice":
+            if value not in self.choices:
+                options = ", ".join(repr(c) for c in self.choices)
+                raise SpecError(f"{where} is {value!r}; choose one of {options}")
+            return value
+        if not isinstance(value, str):
+            raise SpecError(f"{where} must be text, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        """One line for listings: kind, default and bounds."""
+        text = f"{self.name} ({self.kind}, default {self.default!r}"
+        if self.choices:
+            text += f", one of {list(self.choices)}"
+        if self.minimum is not None or self.maximum is not None:
+            low = "" if self.minimum is None else f"{self.minimum:g}"
+            high = "" if self.maximum is None else f"{self.maximum:g}"
+            text += f", range {low}..{high}"
+        return text + ")"
+
+
+def load_object(reference: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise SpecError(f"factory {reference!r} must look like 'package.module:attribute'")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Common part of every spec: identity, learner-facing text, parameters, factory."""
+
+    kind: ClassVar[str] = "component"
+
+    name: str
+    description: str
+    factory: str | Callable[..., Any]
+    params: tuple[Param, ...] = ()
+    title: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
+            raise SpecError(
+                f"{self.kind} name {self.name!r} must be lower-case letters, digits, '-', '_' or '.'"
+            )
+        if not isinstance(self.description, str) or not self.description.strip():
+            raise SpecError(f"{self.kind} '{self.name}' needs a description for learners")
+        if not (callable(self.factory) or isinstance(self.factory, str)):
+            raise SpecError(f"{self.kind} '{self.name}' factory must be a callable or 'module:attr'")
+        object.__setattr__(self, "params", tuple(self.params))
+        seen: set[str] = set()
+        for param in self.params:
+            if not isinstance(param, Param):
+                raise SpecError(f"{self.kind} '{self.name}' has a parameter that is not a Param: {param!r}")
+            if param.name in seen:
+                raise SpecError(f"{self.kind} '{self.name}' declares parameter '{param.name}' twice")
+            seen.add(param.name)
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    def param(self, name: str) -> Param:
+        for param in self.params:
+            if param.name == name:
+                return param
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise SpecError(f"{self.kind} '{self.name}' has no parameter '{name}' (it has: {known})")
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults overlaid with ``values``, each validated; unknown names are errors."""
+        resolved = self.defaults()
+        for name, value in (values or {}).items():
+            resolved[name] = self.param(name).validate(value)
+        return resolved
+
+    def load_factory(self) -> Callable[..., Any]:
+        return load_object(self.factory) if isinstance(self.factory, str) else self.factory
+
+    def create(self, *args: Any, **values: Any) -> Any:
+        """Build the component with validated parameters (positional args go first)."""
+        return self.load_factory()(*args, **self.resolve(values))
+
+
+@dataclass(frozen=True)
+class DatasetSpec(Spec):
+    """A dataset: ``factory(**params)`` returns a :class:`cvstudio.core.data.ImageDataset`."""
+
+    kind: ClassVar[str] = "dataset"
+
+
+@dataclass(frozen=True)
+class FeatureExtractorSpec(Spec):
+    """A hand-crafted feature: ``factory(**params)`` returns a
+    :class:`cvstudio.core.features.FeatureExtractor`."""
+
+    kind: ClassVar[str] = "feature extractor"
+
+
+@dataclass(frozen=True)
+class ClassifierSpec(Spec):
+    """A classical classifier: ``factory(**params)`` returns a scikit-learn estimator."""
+
+    kind: ClassVar[str] = "classifier"
+
+
+@dataclass(frozen=True)
+class ModelSpec(Spec):
+    """A neural network: ``factory(in_channels, image_size, num_classes, **params)``
+    returns a ``torch.nn.Module`` mapping (N, C, H, W) floats to (N, classes) logits."""
+
+    kind: ClassVar[str] = "model"
+    year: int | None = None
+
+
+SPEC_TYPES: dict[str, type[Spec]] = {
+    "datasets": DatasetSpec,
+    "feature_extractors": FeatureExtractorSpec,
+    "classifiers": ClassifierSpec,
+    "models": ModelSpec,
+}
+

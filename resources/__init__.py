@@ -1,0 +1,1 @@
+"""Files shipped with cvstudio: lessons, icons, styles."""
