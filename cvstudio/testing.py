@@ -13,6 +13,7 @@ import pytest
 
 from cvstudio.core.data import ImageDataset
 from cvstudio.plugins import Registry, load_registry
+from cvstudio.specs import ClassifierSpec, DatasetSpec, FeatureExtractorSpec, ModelSpec
 
 
 def make_tiny_dataset(
@@ -48,3 +49,71 @@ def cvstudio_registry_with() -> Callable[..., Registry]:
 def tiny_dataset() -> ImageDataset:
     """Three classes of 16×16 RGB images, 12 each: enough to train and evaluate in a second."""
     return make_tiny_dataset()
+
+
+# Contract checks: the same checks cvstudio runs on its built-ins, for any spec.
+
+
+def check_dataset(spec: DatasetSpec, **params: Any) -> ImageDataset:
+    """The dataset builds, is a valid ImageDataset, and honours an ``image_size`` parameter."""
+    dataset = spec.create(**params)
+    assert isinstance(dataset, ImageDataset), f"{spec.name} returned {type(dataset).__name__}, not an ImageDataset"
+    size = spec.resolve(params).get("image_size")
+    if isinstance(size, int):
+        assert dataset.image_size == (size, size), f"{spec.name}: image_size={size} gave {dataset.image_size}"
+    again = spec.create(**params)
+    assert np.array_equal(dataset.images, again.images), f"{spec.name} is not deterministic"
+    return dataset
+
+
+def check_feature_extractor(spec: FeatureExtractorSpec, dataset: ImageDataset | None = None, **params: Any) -> None:
+    """Fits, transforms to (N, output_dim) finite float32, is deterministic, and explains itself."""
+    from cvstudio.core.features import Explanation, FeatureExtractor
+
+    dataset = dataset or make_tiny_dataset(per_class=8, size=32)
+    extractor = spec.create(**params)
+    assert isinstance(extractor, FeatureExtractor), f"{spec.name} is not a FeatureExtractor"
+    extractor.fit(dataset.images)
+    features = extractor.transform(dataset.images)
+    shape = dataset.images.shape[1:]
+    assert features.shape == (len(dataset), extractor.output_dim(shape)), (
+        f"{spec.name}: transform gave {features.shape}, output_dim says {extractor.output_dim(shape)}"
+    )
+    assert features.dtype == np.float32 and np.isfinite(features).all()
+    assert np.array_equal(features, extractor.transform(dataset.images)), f"{spec.name} is not deterministic"
+    explanation = extractor.explain(dataset.images[0])
+    assert isinstance(explanation, Explanation) and explanation.caption
+    assert explanation.image is not None or explanation.values is not None
+
+
+def check_classifier(spec: ClassifierSpec, **params: Any) -> None:
+    """Fits standardised features and scores every class (probabilities summing to one)."""
+    from cvstudio.core.classical import class_probabilities
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    features = rng.normal(size=(60, 5)) + labels[:, None]
+    model = spec.create(**params).fit(features, labels)
+    probabilities = class_probabilities(model, features, 3)
+    assert probabilities.shape == (60, 3) and np.allclose(probabilities.sum(1), 1.0)
+    assert (probabilities.argmax(1) == labels).mean() > 0.6, f"{spec.name} cannot fit an easy problem"
+
+
+def check_model(spec: ModelSpec, channels: int = 3, size: int = 32, classes: int = 4, **params: Any) -> int:
+    """Builds for the input, outputs (N, classes) logits, and one training step changes its weights.
+
+    Returns the parameter count.
+    """
+    import torch
+
+    from cvstudio.core.training import build_model, count_parameters
+
+    dataset = make_tiny_dataset(classes=classes, per_class=2, size=size, channels=channels)
+    model = build_model(spec, spec.resolve(params), dataset)
+    x = torch.randn(4, channels, size, size)
+    before = [p.detach().clone() for p in model.parameters()]
+    loss = torch.nn.functional.cross_entropy(model(x), torch.arange(4) % classes)
+    loss.backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters())), f"{spec.name} did not learn"
+    return count_parameters(model)

@@ -1,0 +1,125 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from cvstudio.cli import main
+
+TINY_PLUGIN = """
+from cvstudio import hookimpl, DatasetSpec
+@hookimpl
+def cvstudio_register_datasets():
+    return [DatasetSpec(name="tiny", description="Tiny.", factory="cvstudio.testing:make_tiny_dataset")]
+"""
+
+
+@pytest.fixture
+def tiny_plugin(tmp_path, monkeypatch):
+    directory = tmp_path / "plugins"
+    directory.mkdir()
+    (directory / "tinydata.py").write_text(TINY_PLUGIN)
+    monkeypatch.setenv("CVSTUDIO_PLUGIN_PATH", str(directory))
+    return directory
+
+
+def write(tmp_path, text, name="exp.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_run_prints_summary_and_writes_run(tmp_path, tiny_plugin, capsys):
+    experiment = write(tmp_path, """
+        title = "cli tiny"
+        [dataset]
+        name = "tiny"
+        [[classical]]
+        features = ["color-moments"]
+        classifier = "knn"
+        [[deep]]
+        model = "mlp"
+        epochs = 3
+    """)
+    out = tmp_path / "runs"
+    assert main(["run", str(experiment), "--out", str(out), "--epochs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "cli tiny — completed" in captured.out and "color-moments → knn" in captured.out
+    assert "epoch 1/1" in captured.err
+    (run_dir,) = out.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and set(summary["pipelines"]) == {"color-moments → knn", "mlp"}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[dataset]\nname = "nope"\n[[deep]]\nmodel = "mlp"\n', "unknown dataset 'nope'"),
+        ('[dataset]\nname = "tiny"\n[[deep]]\nmodel = "mlp"\nepochs = -1\n', "below its minimum 1"),
+        ("[dataset\n", "not valid TOML"),
+    ],
+)
+def test_run_errors_exit_nonzero_with_one_clear_line(tmp_path, tiny_plugin, capsys, text, message):
+    assert main(["run", str(write(tmp_path, text))]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_run_override_is_validated(tmp_path, tiny_plugin, capsys):
+    experiment = write(tmp_path, '[dataset]\nname = "tiny"\n[[deep]]\nmodel = "mlp"\n')
+    assert main(["run", str(experiment), "--device", "tpu"]) == 1
+    assert "choose one of 'auto', 'cpu', 'cuda', 'mps'" in capsys.readouterr().err
+
+
+def test_failed_run_is_kept_and_marked(tmp_path, tiny_plugin, capsys, monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    experiment = write(tmp_path, '[dataset]\nname = "tiny"\n[[deep]]\nmodel = "mlp"\ndevice = "cuda"\n')
+    out = tmp_path / "runs"
+    assert main(["run", str(experiment), "--out", str(out)]) == 1
+    assert "marked failed" in capsys.readouterr().err
+    (run_dir,) = out.iterdir()
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "failed"
+
+
+def test_plugins_lists_builtins_and_errors(tmp_path, monkeypatch, capsys):
+    (tmp_path / "broken.py").write_text("raise ImportError('missing dependency: cupy')\n")
+    monkeypatch.setenv("CVSTUDIO_PLUGIN_PATH", str(tmp_path))
+    assert main(["plugins"]) == 1  # an error is present
+    out = capsys.readouterr().out
+    for name in ("lenet5", "hog", "shapes", "rbf-svm"):
+        assert name in out
+    assert "broken  [file]  failed" in out and "missing dependency: cupy" in out
+    assert main(["plugins", "--json"]) == 1
+    listing = json.loads(capsys.readouterr().out)
+    assert {p["name"]: p["source"] for p in listing}["models"] == "built-in"
+
+
+def test_listing_plugins_imports_neither_torch_nor_qt():
+    code = (
+        "import sys, io, contextlib\n"
+        "from cvstudio.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['plugins'])\n"
+        "heavy = [m for m in ('torch', 'PySide6', 'pyqtgraph', 'torchvision', 'cv2') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_gui_without_display_explains_and_shows_the_headless_command(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["gui"]) == 2
+    err = capsys.readouterr().err
+    assert "no display found" in err and "cvstudio run" in err and "why-deep-learning.toml" in err
+
+
+def test_python_dash_m_entry_point():
+    result = subprocess.run([sys.executable, "-m", "cvstudio", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "run" in result.stdout and "plugins" in result.stdout
