@@ -76,7 +76,7 @@ class CombinedFeatures(FeatureExtractor):
 
 def to_gray(images: np.ndarray) -> np.ndarray:
     """(N, H, W, C) uint8 → (N, H, W) float32 luminance in [0, 1]."""
-    images = images.astype(np.float32) / 255.0
     if images.shape[-1] == 1:
-        return images[..., 0]
-    return images @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return images[..., 0].astype(np.float32) / 255.0
+    # Scaling the weights, not the image, saves a full-size temporary array.
+    return images.astype(np.float32) @ (np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0)

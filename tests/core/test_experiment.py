@@ -1,0 +1,135 @@
+import json
+
+import pytest
+
+from cvstudio import DatasetSpec, hookimpl
+from cvstudio.core.experiment import (
+    ExperimentError,
+    bundled_lesson,
+    load_experiment,
+    parse_experiment,
+    run_experiment,
+)
+from cvstudio.core.runs import RunStore
+from cvstudio.core.tasks import Cancelled, TaskState
+from cvstudio.core.training import EpochEnd
+
+
+class TinyData:
+    @hookimpl
+    def cvstudio_register_datasets(self):
+        return [DatasetSpec(name="tiny", description="Tiny.", factory="cvstudio.testing:make_tiny_dataset")]
+
+
+@pytest.fixture
+def registry(cvstudio_registry_with):
+    return cvstudio_registry_with(TinyData())
+
+
+TINY = {
+    "title": "Tiny head to head",
+    "dataset": {"name": "tiny", "params": {}},
+    "split": {"val": 0.25, "test": 0.25},
+    "classical": [{"features": ["color-moments"], "classifier": "logistic-regression"}],
+    "deep": [{"model": "mlp", "epochs": 2, "batch_size": 8}],
+}
+
+
+def drain(events):
+    seen = []
+    while True:
+        try:
+            seen.append(next(events))
+        except StopIteration as stop:
+            return seen, stop.value
+
+
+def test_bundled_lesson_parses(cvstudio_registry):
+    experiment = load_experiment(bundled_lesson(), cvstudio_registry)
+    assert experiment.classical and experiment.deep
+    assert experiment.dataset.name == "shapes"
+
+
+def test_run_writes_a_complete_readable_run(registry, tmp_path):
+    experiment = parse_experiment(TINY, registry)
+    run = RunStore(tmp_path).create(experiment.title)
+    events, summary = drain(run_experiment(experiment, registry, run, TaskState()))
+    assert run.status == "completed"
+    assert set(summary["pipelines"]) == {"color-moments → logistic-regression", "mlp"}
+    config = run.read("config.json")
+    assert config["deep"][0]["epochs"] == 2 and config["deep"][0]["learning_rate"] == 1e-3
+    assert config["classical"][0]["classifier"] == {"name": "logistic-regression", "params": {"C": 1.0}}
+    epochs = [r for r in run.metrics() if r["kind"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2]
+    assert [e.val_accuracy for e in events if isinstance(e, EpochEnd)] == [r["val_accuracy"] for r in epochs]
+    for record in summary["pipelines"].values():
+        evaluation = run.read(record["evaluation"])
+        assert sum(map(sum, evaluation["test"]["confusion"])) == summary["dataset"]["split"]["test"]
+        assert 0.0 <= record["test_accuracy"] <= 1.0
+    assert (run.path / summary["pipelines"]["mlp"]["checkpoint"]).exists()
+    assert json.loads((run.path / "summary.json").read_text())["status"] == "completed"
+
+
+def test_cancelled_run_stays_readable_and_marked(registry, tmp_path):
+    experiment = parse_experiment(TINY, registry)
+    run = RunStore(tmp_path).create("cancel me")
+    state = TaskState()
+    events = run_experiment(experiment, registry, run, state)
+    for event in events:
+        if isinstance(event, EpochEnd):
+            state.cancel()
+    # the generator raised Cancelled at the next batch, ending the loop
+    assert run.status == "cancelled"
+    summary = run.read("summary.json")
+    assert summary["status"] == "cancelled"
+    assert "color-moments → logistic-regression" in summary["pipelines"]
+
+
+def test_failure_is_recorded(registry, tmp_path):
+    broken = {**TINY, "deep": [{"model": "mlp", "epochs": 1, "device": "cuda"}]}
+    experiment = parse_experiment(broken, registry)
+    run = RunStore(tmp_path).create("fail")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    with pytest.raises(Exception, match="not available"):
+        drain(run_experiment(experiment, registry, run, TaskState()))
+    assert run.status == "failed" and "not available" in run.read("status.json")["error"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"dataset": {"name": "shapez"}}, "unknown dataset 'shapez'; did you mean 'shapes'"),
+        ({"dataset": {"name": "tiny", "params": {"size": 3}}}, "dataset 'tiny' has no parameter 'size'"),
+        ({"classical": [{"features": ["hog"], "classifier": "svm"}]}, "unknown classifier 'svm'"),
+        ({"classical": [{"features": [{"name": "hog", "params": {"cell_size": 0}}], "classifier": "knn"}]},
+         "parameter 'cell_size' is 0, below its minimum"),
+        ({"deep": [{"model": "lenet5", "epochs": 0}]}, r"\[\[deep\]\] #1: parameter 'epochs' is 0, below its minimum 1"),
+        ({"deep": [{"model": "lenet5", "epoch": 3}]}, "unknown training setting 'epoch'"),
+        ({"deep": [{"model": "lenet5", "optimizer": "rmsprop"}]}, "choose one of 'adam', 'adamw', 'sgd'"),
+        ({"deep": [{"epochs": 3}]}, "needs a 'model'"),
+        ({"classical": [], "deep": []}, "nothing to run"),
+        ({"deep": [{"model": "mlp"}, {"model": "mlp"}]}, "label 'mlp' is used twice"),
+        ({"split": {"val": 0.2, "tst": 0.2}}, "unknown key 'tst' in \\[split\\]"),
+        ({"deep": {"model": "mlp"}}, "write \\[\\[deep\\]\\]"),
+    ],
+)
+def test_invalid_experiments_name_the_problem(registry, change, message):
+    with pytest.raises(ExperimentError, match=message):
+        parse_experiment({**TINY, **change}, registry)
+
+
+def test_file_errors_name_the_file(registry, tmp_path):
+    with pytest.raises(ExperimentError, match="no such experiment file"):
+        load_experiment(tmp_path / "missing.toml", registry)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("title = \n")
+    with pytest.raises(ExperimentError, match="bad.toml: not valid TOML"):
+        load_experiment(bad, registry)
+
+
+def test_with_training_overrides_every_deep_pipeline(registry):
+    experiment = parse_experiment(TINY, registry).with_training(epochs=1, device="cpu")
+    assert all(d.training.epochs == 1 and d.training.device == "cpu" for d in experiment.deep)

@@ -1,0 +1,143 @@
+import numpy as np
+import pytest
+import torch
+
+from cvstudio import ModelSpec
+from cvstudio.core.data import stratified_split
+from cvstudio.core.tasks import Cancelled, TaskState
+from cvstudio.core.training import (
+    ActivationSnapshot,
+    BatchEnd,
+    CheckpointSaved,
+    EpochEnd,
+    TrainConfig,
+    TrainingError,
+    train_model,
+)
+from cvstudio.testing import make_tiny_dataset
+
+
+def drain(events):
+    seen = []
+    while True:
+        try:
+            seen.append(next(events))
+        except StopIteration as stop:
+            return seen, stop.value
+
+
+@pytest.fixture
+def data():
+    dataset = make_tiny_dataset(classes=3, per_class=20, size=16)
+    return dataset, stratified_split(dataset.labels, 0.2, 0.2, seed=0)
+
+
+def train(registry, data, model="lenet5", state=None, **settings):
+    dataset, split = data
+    config = TrainConfig.from_params({"epochs": 2, "batch_size": 16, **settings}, snapshot_interval_s=0.0)
+    spec = registry.get("models", model) if isinstance(model, str) else model
+    return train_model(spec, {}, dataset, split, config, state or TaskState())
+
+
+def test_training_yields_metrics_snapshots_and_a_result(cvstudio_registry, data, tmp_path):
+    dataset, split = data
+    config = TrainConfig.from_params({"epochs": 3, "batch_size": 16, "learning_rate": 3e-3}, snapshot_interval_s=0.0)
+    events, result = drain(train_model(cvstudio_registry.get("models", "lenet5"), {}, dataset, split, config,
+                                       TaskState(), checkpoint_path=tmp_path / "ck.pt"))
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    snapshots = [e for e in events if isinstance(e, ActivationSnapshot)]
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert len(batches) == 3 * 3  # 36 training images in batches of 16
+    assert all(np.isfinite(b.loss) for b in batches)
+    assert snapshots[0].epoch == 0 and snapshots[-1].epoch == 3
+    first, last = snapshots[0], snapshots[-1]
+    assert set(first.activations) == set(last.activations) and len(first.activations) >= 4
+    assert first.filters.shape[1] == 3  # first conv sees RGB
+    assert not np.allclose(first.filters, last.filters)  # the filters learned something
+    assert any(isinstance(e, CheckpointSaved) for e in events) and (tmp_path / "ck.pt").exists()
+    assert result.test.accuracy >= 0.0 and len(result.test.labels) == len(split.test)
+    assert result.parameters > 0 and result.device == "cpu"
+    assert epochs[-1].train_loss < epochs[0].train_loss
+
+
+def test_same_seed_same_metrics(cvstudio_registry, data):
+    runs = [drain(train(cvstudio_registry, data, seed=7))[0] for _ in range(2)]
+    losses = [[e.loss for e in events if isinstance(e, BatchEnd)] for events in runs]
+    assert losses[0] == losses[1]
+    other = drain(train(cvstudio_registry, data, seed=8))[0]
+    assert [e.loss for e in other if isinstance(e, BatchEnd)] != losses[0]
+
+
+def test_cancel_between_batches(cvstudio_registry, data):
+    state = TaskState()
+    events = train(cvstudio_registry, data, state=state)
+    for event in events:
+        if isinstance(event, BatchEnd):
+            state.cancel()
+            break
+    with pytest.raises(Cancelled):
+        drain(events)
+
+
+class _Broken(torch.nn.Module):
+    def __init__(self, channels, size, classes, mode="shape"):
+        super().__init__()
+        self.mode = mode
+        self.linear = torch.nn.Linear(channels * size[0] * size[1], classes + (1 if mode == "shape" else 0))
+
+    def forward(self, x):
+        if self.mode == "oom" and self.training:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        logits = self.linear(x.flatten(1))
+        return logits * float("inf") if self.mode == "nan" and self.training else logits
+
+
+def test_wrong_output_shape_is_caught_before_training(data, cvstudio_registry):
+    spec = ModelSpec(name="broken", description="x", factory=_Broken)
+    with pytest.raises(TrainingError, match=r"returned shape \(2, 4\) for 2 images; expected \(2, 3\)"):
+        drain(train(cvstudio_registry, data, model=spec))
+
+
+def test_out_of_memory_names_the_fix(data, cvstudio_registry):
+    spec = ModelSpec(name="hungry", description="x", factory=lambda c, s, k: _Broken(c, s, k, mode="oom"))
+    with pytest.raises(TrainingError, match="ran out of memory with batch size 16; lower the batch size"):
+        drain(train(cvstudio_registry, data, model=spec))
+
+
+def test_nan_loss_names_the_fix(data, cvstudio_registry):
+    spec = ModelSpec(name="diverging", description="x", factory=lambda c, s, k: _Broken(c, s, k, mode="nan"))
+    with pytest.raises(TrainingError, match=r"loss became nan at epoch 1, batch 1.*lower the learning rate \(now 0.001\)"):
+        drain(train(cvstudio_registry, data, model=spec))
+
+
+def test_unknown_or_invalid_training_settings():
+    with pytest.raises(TrainingError, match="unknown training setting 'epoch'"):
+        TrainConfig.from_params({"epoch": 3})
+    with pytest.raises(ValueError, match="parameter 'batch_size' is 0, below its minimum 1"):
+        TrainConfig.from_params({"batch_size": 0})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_cuda_requested_without_cuda(cvstudio_registry, data):
+    from cvstudio.core.devices import DeviceError
+
+    with pytest.raises(DeviceError, match="device 'cuda' was requested but is not available.*'auto' or 'cpu'"):
+        drain(train(cvstudio_registry, data, device="cuda"))
+
+
+def test_augmentation_keeps_shape_and_changes_images():
+    from cvstudio.core.training import _augment
+
+    images = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
+    generator = torch.Generator().manual_seed(0)
+    shifted = _augment(images, "flip+shift", generator)
+    assert shifted.shape == images.shape and not torch.equal(shifted, images)
+    assert _augment(images, "none", generator) is images
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_training_on_cuda_with_mixed_precision(cvstudio_registry, data):
+    events, result = drain(train(cvstudio_registry, data, device="cuda", amp=True))
+    assert result.device.startswith("cuda")
+    assert all(np.isfinite(e.loss) for e in events if isinstance(e, BatchEnd))
