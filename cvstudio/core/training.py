@@ -203,7 +203,7 @@ def train_model(
     probe_index = int(split.val[0]) if len(split.val) else int(split.train[0])
     recorder = _ActivationRecorder(model)
     train_index = torch.as_tensor(split.train)
-    batches = (len(train_index) + config.batch_size - 1) // config.batch_size
+    batches = _batch_count(len(train_index), config.batch_size)
     history: list[EpochEnd] = []
     train_seconds = 0.0
     yield recorder.snapshot(pipeline, 0, 0, data.batch(torch.tensor([probe_index])), probe_index)
@@ -216,7 +216,7 @@ def train_model(
         for batch in range(batches):
             state.check()
             batch_start = time.perf_counter()
-            index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+            index = order[batch * config.batch_size : (batch + 1) * config.batch_size if batch + 1 < batches else None]
             images = _augment(data.batch(index), config.augment, generator)
             targets = data.labels[index.to(data.labels.device)]
             try:
@@ -276,6 +276,12 @@ def train_model(
         history=history,
         model=model,
     )
+
+
+def _batch_count(images: int, batch_size: int) -> int:
+    """Batches per epoch; a last batch of one image joins the one before (batch norm needs two)."""
+    batches = max(1, -(-images // batch_size))
+    return batches - 1 if batches > 1 and images % batch_size == 1 else batches
 
 
 def save_checkpoint(

@@ -141,3 +141,9 @@ def test_training_on_cuda_with_mixed_precision(cvstudio_registry, data):
     events, result = drain(train(cvstudio_registry, data, device="cuda", amp=True))
     assert result.device.startswith("cuda")
     assert all(np.isfinite(e.loss) for e in events if isinstance(e, BatchEnd))
+
+
+def test_a_last_batch_of_one_joins_the_previous_batch():
+    from cvstudio.core.training import _batch_count
+
+    assert [_batch_count(n, 16) for n in (1, 16, 17, 18, 32, 33)] == [1, 1, 1, 2, 2, 2]
