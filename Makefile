@@ -9,7 +9,7 @@ QT_DEBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 \
 	libfontconfig1 libdbus-1-3 fonts-dejavu-core
 
-.PHONY: run test test-slow bench system-deps lesson clean
+.PHONY: run test test-slow bench screenshots system-deps lesson clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lesson: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+screenshots: $(STAMP) system-deps
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -165,7 +165,7 @@ def _deep(entry: Any, number: int, registry: Registry) -> DeepConfig:
     model = _component(entry.pop("model"), "models", where, registry)
     try:
         training = TrainConfig.from_params(entry)
-    except (SpecError, ValueError) as exc:
+    except SpecError as exc:
         raise ExperimentError(f"{where}: {exc}") from None
     return DeepConfig(str(label or model.name), model, training)
 
@@ -308,7 +308,7 @@ def _finish(run: Run, summary: dict[str, Any], result: ClassicalResult | DeepRes
         "evaluation": f"evaluations/{slugify(result.pipeline)}.json",
     }
     run.write(record["evaluation"], {"val": result.val.to_dict(), "test": result.test.to_dict()})
-    run.append_metrics({"kind": "final", "pipeline": result.pipeline, **record, "time": time.time()})
+    run.append_metrics({**record, "kind": "final", "pipeline_kind": kind, "pipeline": result.pipeline, "time": time.time()})
     run.log(f"{kind} pipeline '{result.pipeline}': test accuracy {result.test.accuracy:.3f}")
     summary["pipelines"][result.pipeline] = record
     run.write("summary.json", summary)

@@ -20,7 +20,7 @@ from cvstudio.core.data import ImageDataset, Split
 from cvstudio.core.devices import DEVICE_CHOICES, resolve_device
 from cvstudio.core.evaluation import Evaluation, evaluate
 from cvstudio.core.tasks import Progress, TaskState
-from cvstudio.specs import ModelSpec, Param
+from cvstudio.specs import ModelSpec, Param, SpecError
 
 TRAINING_PARAMS = (
     Param("epochs", "int", 10, minimum=1, maximum=1000, help="Passes over the training images."),
@@ -65,7 +65,7 @@ class TrainConfig:
         by_name = {p.name: p for p in TRAINING_PARAMS}
         for name, value in (values or {}).items():
             if name not in by_name:
-                raise TrainingError(f"unknown training setting '{name}' (known: {', '.join(by_name)})")
+                raise SpecError(f"unknown training setting '{name}' (known: {', '.join(by_name)})")
             resolved[name] = by_name[name].validate(value)
         return cls(**resolved, **extra)
 

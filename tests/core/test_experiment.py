@@ -75,10 +75,10 @@ def test_cancelled_run_stays_readable_and_marked(registry, tmp_path):
     run = RunStore(tmp_path).create("cancel me")
     state = TaskState()
     events = run_experiment(experiment, registry, run, state)
-    for event in events:
-        if isinstance(event, EpochEnd):
-            state.cancel()
-    # the generator raised Cancelled at the next batch, ending the loop
+    with pytest.raises(Cancelled):
+        for event in events:
+            if isinstance(event, EpochEnd):
+                state.cancel()
     assert run.status == "cancelled"
     summary = run.read("summary.json")
     assert summary["status"] == "cancelled"
@@ -133,3 +133,11 @@ def test_file_errors_name_the_file(registry, tmp_path):
 def test_with_training_overrides_every_deep_pipeline(registry):
     experiment = parse_experiment(TINY, registry).with_training(epochs=1, device="cpu")
     assert all(d.training.epochs == 1 and d.training.device == "cpu" for d in experiment.deep)
+
+
+def test_final_records_are_marked_final_with_their_pipeline_kind(registry, tmp_path):
+    experiment = parse_experiment(TINY, registry)
+    run = RunStore(tmp_path).create("kinds")
+    drain(run_experiment(experiment, registry, run, TaskState()))
+    finals = {r["pipeline"]: r["pipeline_kind"] for r in run.metrics() if r["kind"] == "final"}
+    assert finals == {"color-moments → logistic-regression": "classical", "mlp": "deep"}

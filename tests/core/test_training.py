@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from cvstudio import ModelSpec
+from cvstudio.specs import SpecError
 from cvstudio.core.data import stratified_split
 from cvstudio.core.tasks import Cancelled, TaskState
 from cvstudio.core.training import (
@@ -112,9 +113,9 @@ def test_nan_loss_names_the_fix(data, cvstudio_registry):
 
 
 def test_unknown_or_invalid_training_settings():
-    with pytest.raises(TrainingError, match="unknown training setting 'epoch'"):
+    with pytest.raises(SpecError, match="unknown training setting 'epoch'"):
         TrainConfig.from_params({"epoch": 3})
-    with pytest.raises(ValueError, match="parameter 'batch_size' is 0, below its minimum 1"):
+    with pytest.raises(SpecError, match="parameter 'batch_size' is 0, below its minimum 1"):
         TrainConfig.from_params({"batch_size": 0})
 
 

@@ -1,0 +1,434 @@
+"""The main window: the views, the Run/Cancel actions, and the workers that do the work.
+
+The window only starts, cancels and listens to engine jobs. Every job runs in
+a :class:`~cvstudio.qt.workers.Worker`; a ~30 Hz timer drains their events
+and hands them to the views, which redraw at most once per tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from cvstudio.core.data import stratified_split
+from cvstudio.core.devices import available_devices
+from cvstudio.core.evaluation import Evaluation
+from cvstudio.core.experiment import (
+    DatasetReady,
+    ExperimentError,
+    PipelineFinished,
+    PipelineStarted,
+    load_experiment,
+    parse_experiment,
+    run_experiment,
+)
+from cvstudio.core.runs import Run, RunStore
+from cvstudio.core.tasks import Progress
+from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd
+from cvstudio.plugins import Registry
+from cvstudio.qt.panels.activations import ActivationsPanel
+from cvstudio.qt.panels.dataset import DatasetPanel
+from cvstudio.qt.panels.features import ExtractorCache, FeaturesPanel, explain_job
+from cvstudio.qt.panels.pipelines import PipelinesPanel
+from cvstudio.qt.panels.plugins import PluginsPanel
+from cvstudio.qt.panels.results import ResultsPanel
+from cvstudio.qt.panels.runs import RunsPanel
+from cvstudio.qt.panels.training import TrainingPanel
+from cvstudio.qt.settings import open_settings, read_json, write_json
+from cvstudio.qt.theme import DARK, LIGHT, THEMES, apply_theme, style_plots
+from cvstudio.qt.widgets import ErrorBanner
+from cvstudio.qt.workers import Job, Worker, single
+
+PULL_INTERVAL_MS = 33
+RUN_SLOTS = ("classical", "deep")
+JOB_TITLES = {
+    "dataset": "Loading the dataset", "devices": "Detecting devices", "explain": "Explaining the features",
+    "classical": "The classical pipelines", "deep": "Training the network", "run-dataset": "Loading the run's dataset",
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        registry: Registry,
+        experiment_path: Path,
+        settings: QSettings | None = None,
+        store: RunStore | None = None,
+    ) -> None:
+        super().__init__()
+        self.registry = registry
+        self.experiment_path = Path(experiment_path)
+        self.settings = settings if settings is not None else open_settings()
+        self.store = store or RunStore()
+        self.theme = THEMES.get(str(self.settings.value("theme", DARK.name)), DARK)
+        pg.setConfigOptions(imageAxisOrder="row-major")
+        apply_theme(QApplication.instance(), self.theme)
+
+        self.workers: dict[str, Worker] = {}
+        self.retired: list[Worker] = []
+        self.on_done: dict[str, Callable[[Worker], None]] = {}
+        self.runs: dict[str, Run] = {}
+        self.generation = 0
+        self.dataset = None
+        self.dataset_ref: dict[str, Any] | None = None
+        self.extractors: ExtractorCache | None = None
+        self.title = "Untitled experiment"
+        self.description = ""
+        self.started = False
+
+        self.dataset_panel = DatasetPanel(registry.specs("datasets"))
+        self.pipelines = PipelinesPanel(registry)
+        self.features = FeaturesPanel(registry.specs("feature_extractors"))
+        self.training = TrainingPanel()
+        self.activations = ActivationsPanel()
+        self.results = ResultsPanel()
+        self.runs_panel = RunsPanel(self.store)
+        self.plugins = PluginsPanel(registry)
+        self.tabs = QTabWidget()
+        for panel, name in (
+            (self.dataset_panel, "Dataset"), (self.pipelines, "Pipelines"), (self.features, "Features"),
+            (self.training, "Training"), (self.activations, "Activations"), (self.results, "Results"),
+            (self.runs_panel, "Runs"), (self.plugins, "Plugins"),
+        ):
+            self.tabs.addTab(panel, name)
+        self.banner = ErrorBanner()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status)
+        self._build_actions()
+
+        self.dataset_panel.load_requested.connect(self.load_dataset)
+        self.dataset_panel.image_selected.connect(self.explain)
+        self.runs_panel.open_requested.connect(self.open_run)
+        self.timer = QTimer(self)
+        self.timer.setInterval(PULL_INTERVAL_MS)
+        self.timer.timeout.connect(self.pull)
+        self.timer.start()
+        self._apply_theme(self.theme)
+        self.resize(1500, 950)
+        if self.settings.value("geometry") is not None:
+            self.restoreGeometry(self.settings.value("geometry"))
+            self.restoreState(self.settings.value("window_state"))
+        if registry.errors:
+            self.banner.show_error(f"{len(registry.errors)} plugin error(s): see the Plugins view for details.")
+        QTimer.singleShot(0, self.start)
+
+    # ----------------------------------------------------------------- setup
+
+    def _build_actions(self) -> None:
+        self.run_action = QAction("▶  Run", self, shortcuts=[QKeySequence("Ctrl+R"), QKeySequence("F5")],
+                                  toolTip="Run the classical pipelines and train the network (Ctrl+R, F5)")
+        self.cancel_action = QAction("■  Cancel", self, shortcuts=[QKeySequence("Esc"), QKeySequence("Ctrl+.")],
+                                     toolTip="Stop the running jobs (Esc, Ctrl+.)", enabled=False)
+        open_action = QAction("Open experiment…", self, shortcut=QKeySequence.StandardKey.Open)
+        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        self.dark_action = QAction("Dark theme", self, checkable=True, checked=self.theme.dark)
+        self.run_action.triggered.connect(self.run)
+        self.cancel_action.triggered.connect(self.cancel)
+        open_action.triggered.connect(self._choose_experiment)
+        quit_action.triggered.connect(self.close)
+        self.dark_action.toggled.connect(lambda dark: self._apply_theme(DARK if dark else LIGHT))
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([open_action, quit_action])
+        run_menu = self.menuBar().addMenu("&Run")
+        run_menu.addActions([self.run_action, self.cancel_action])
+        self.menuBar().addMenu("&View").addAction(self.dark_action)
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("run-toolbar")
+        toolbar.setMovable(False)
+        toolbar.addActions([self.run_action, self.cancel_action])
+
+    @Slot()
+    def start(self) -> None:
+        """After the window is shown: restore or load the experiment, then load the data (in workers)."""
+        self.set_experiment(self._initial_state())
+        self.started = True
+        self._launch("devices", single(available_devices), lambda w: self.pipelines.set_devices(w.result))
+
+    def _initial_state(self) -> dict[str, Any]:
+        """The last session's experiment if it came from the same file, else the file itself."""
+        saved = read_json(self.settings, "experiment")
+        if isinstance(saved, dict) and saved.get("source") == str(self.experiment_path):
+            try:
+                return parse_experiment(saved["state"], self.registry).to_dict()
+            except (ExperimentError, KeyError, TypeError):
+                pass  # plugins changed since: fall back to the file
+        try:
+            return load_experiment(self.experiment_path, self.registry).to_dict()
+        except ExperimentError as exc:
+            self.banner.show_error(str(exc))
+            return {"dataset": {"name": next(iter(self.registry.specs("datasets")), None)}, "classical": [], "deep": []}
+
+    def set_experiment(self, state: dict[str, Any]) -> None:
+        self.title = state.get("title", self.title)
+        self.description = state.get("description", "")
+        self.setWindowTitle(f"cvstudio — {self.title}")
+        self.dataset_panel.set_state(state["dataset"], state.get("split", {}))
+        self.pipelines.set_state(state.get("classical", []), state.get("deep", []))
+        self.load_dataset()
+
+    def experiment_state(self) -> dict[str, Any]:
+        """What the forms say, as an experiment file would: parse_experiment accepts it as is."""
+        return {"title": self.title, "description": self.description,
+                **self.dataset_panel.state(), **self.pipelines.state()}
+
+    @Slot()
+    def _choose_experiment(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", str(self.experiment_path.parent),
+                                              "Experiments (*.toml)")
+        if path:
+            try:
+                state = load_experiment(Path(path), self.registry).to_dict()
+            except ExperimentError as exc:
+                self.banner.show_error(str(exc))
+                return
+            self.experiment_path = Path(path)
+            self.set_experiment(state)
+
+    # --------------------------------------------------------------- workers
+
+    def _launch(self, slot: str, job: Job, on_done: Callable[[Worker], None] | None = None) -> Worker:
+        """Start ``job`` in ``slot``; a job already there is cancelled and its results dropped."""
+        self._retire(slot)
+        self.generation += 1
+        worker = Worker(job, slot, self.generation)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_finished)
+        self.workers[slot] = worker
+        if on_done is not None:
+            self.on_done[slot] = on_done
+        else:
+            self.on_done.pop(slot, None)
+        worker.start()
+        self._update_actions()
+        return worker
+
+    def _retire(self, slot: str) -> None:
+        worker = self.workers.pop(slot, None)
+        if worker is not None:
+            worker.cancel()
+            self.retired.append(worker)
+
+    def _is_current(self, worker: Worker) -> bool:
+        return self.workers.get(worker.name) is worker
+
+    @Slot(object, str)
+    def _on_error(self, error: BaseException, details: str) -> None:
+        worker = self.sender()
+        if isinstance(worker, Worker) and self._is_current(worker):
+            self.banner.show_error(f"{JOB_TITLES.get(worker.name, worker.name)} failed: {error}", details)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        worker = self.sender()
+        if not isinstance(worker, Worker):
+            return
+        worker.wait()
+        if worker in self.retired:
+            self.retired.remove(worker)
+            return
+        if not self._is_current(worker):
+            return
+        self._deliver(worker.name, worker.drain())
+        del self.workers[worker.name]
+        handler = self.on_done.pop(worker.name, None)
+        if handler is not None:
+            handler(worker)
+        self._update_actions()
+
+    @Slot()
+    def pull(self) -> None:
+        """The ~30 Hz tick: hand buffered events to the views, then let them redraw once."""
+        for slot, worker in list(self.workers.items()):
+            self._deliver(slot, worker.drain())
+        self.training.refresh()
+        self.activations.refresh()
+        self.features.refresh()
+
+    def _deliver(self, slot: str, events: list[Any]) -> None:
+        for event in events:
+            if slot == "explain":
+                self.features.on_explanation(*event)
+            elif isinstance(event, BatchEnd):
+                self.training.on_batch(event)
+            elif isinstance(event, Progress):
+                self.training.on_progress(event)
+            elif isinstance(event, ActivationSnapshot):
+                self.activations.on_snapshot(event)
+                self.features.on_snapshot(event)
+            elif isinstance(event, EpochEnd):
+                self.training.on_epoch(event)
+            elif isinstance(event, DatasetReady):
+                self.results.set_dataset(event.dataset)
+                self.activations.set_dataset(event.dataset)
+            elif isinstance(event, PipelineStarted):
+                self.training.pipeline_started(event.pipeline, event.kind)
+            elif isinstance(event, PipelineFinished):
+                self._pipeline_finished(self.runs[slot], event)
+
+    def _pipeline_finished(self, run: Run, event: PipelineFinished) -> None:
+        self.training.pipeline_finished(event.pipeline, event.kind, event.summary)
+        evaluation = Evaluation.from_dict(run.read(event.summary["evaluation"])["test"])
+        self.results.add_evaluation(event.pipeline, event.kind, evaluation)
+
+    def _update_actions(self) -> None:
+        running = any(slot in self.workers for slot in RUN_SLOTS)
+        self.run_action.setEnabled(not running)
+        self.cancel_action.setEnabled(running)
+
+    # --------------------------------------------------------------- dataset
+
+    @Slot()
+    def load_dataset(self) -> None:
+        state = self.dataset_panel.state()
+        ref, split = state["dataset"], state["split"]
+        if ref["name"] is None:
+            self.dataset_panel.info.setText("No dataset plugin is available: see the Plugins view.")
+            return
+        spec = self.registry.get("datasets", ref["name"])
+
+        def load() -> tuple[Any, dict[str, int], dict[str, Any]]:
+            dataset = spec.create(**ref["params"])
+            sizes = stratified_split(dataset.labels, split["val"], split["test"], split["seed"]).sizes()
+            return dataset, sizes, ref
+
+        self.dataset_panel.set_loading(True)
+        self._launch("dataset", single(load), self._dataset_loaded)
+
+    def _dataset_loaded(self, worker: Worker) -> None:
+        self.dataset_panel.set_loading(False)
+        if worker.result is None:
+            self.dataset_panel.info.setText("The dataset could not be loaded: see the message above.")
+            return
+        self.dataset, sizes, self.dataset_ref = worker.result
+        self.extractors = ExtractorCache(self.dataset)
+        self.dataset_panel.show_dataset(self.dataset, sizes)
+        self.activations.set_dataset(self.dataset)
+        self.dataset_panel.select(0)
+
+    @Slot(int)
+    def explain(self, index: int) -> None:
+        """Every feature extractor explains the chosen image, with the parameters a pipeline gives it."""
+        if self.dataset is None or self.extractors is None:
+            return
+        self.features.show_image(self.dataset, index)
+        params: dict[str, dict[str, Any]] = {}
+        for pipeline in self.pipelines.state()["classical"]:
+            for feature in pipeline["features"]:
+                params.setdefault(feature["name"], feature["params"])
+        specs = {name: (spec, params.get(name, {})) for name, spec in self.registry.specs("feature_extractors").items()}
+        self._launch("explain", explain_job(self.extractors, specs, index))
+
+    # ------------------------------------------------------------------- run
+
+    @Slot()
+    def run(self) -> None:
+        """Classical and deep pipelines as two runs in parallel: the network starts at once."""
+        if any(slot in self.workers for slot in RUN_SLOTS):
+            return
+        state = self.experiment_state()
+        try:
+            experiment = parse_experiment(state, self.registry)
+        except ExperimentError as exc:
+            self.banner.show_error(f"Cannot run: {exc}")
+            return
+        self.banner.hide()
+        self._save_experiment()
+        parts = {
+            "classical": replace(experiment, title=f"{experiment.title} — classical", deep=()),
+            "deep": replace(experiment, title=f"{experiment.title} — deep", classical=()),
+        }
+        self.training.reset(experiment.deep[0].training.epochs if experiment.deep else 0)
+        self.results.clear()
+        self.activations.reset()
+        self.runs = {}
+        for slot, part in parts.items():
+            if part.classical or part.deep:
+                self.runs[slot] = self.store.create(part.title)
+                self._launch(slot, partial(run_experiment, part, self.registry, self.runs[slot]), self._run_done)
+        self.tabs.setCurrentWidget(self.training)
+        self.statusBar().showMessage("Running…")
+
+    @Slot()
+    def cancel(self) -> None:
+        for slot in RUN_SLOTS:
+            if slot in self.workers:
+                self.workers[slot].cancel()
+        self.training.stopped("cancelling…")
+
+    def _run_done(self, worker: Worker) -> None:
+        if worker.cancelled:
+            self.training.stopped("cancelled — the run so far is saved")
+        elif worker.error is not None:
+            self.training.stopped(f"failed: {worker.error}")
+        if not any(slot in self.workers for slot in RUN_SLOTS):
+            self.runs_panel.refresh()
+            self.statusBar().showMessage("Run finished; saved in the Runs view.", 10000)
+
+    @Slot(object)
+    def open_run(self, run: Run) -> None:
+        """Show a saved run's curves and results again."""
+        try:
+            summary = run.read("summary.json")
+            evaluations = {
+                label: (record["kind"], Evaluation.from_dict(run.read(record["evaluation"])["test"]))
+                for label, record in summary.get("pipelines", {}).items()
+            }
+            dataset_ref = run.read("config.json")["dataset"]
+        except (OSError, ValueError, KeyError) as exc:
+            self.banner.show_error(f"Cannot open run {run.id}: {exc}")
+            return
+        records = run.metrics()
+        self.training.load_history(records)
+        self.results.clear()
+        for label, (kind, evaluation) in evaluations.items():
+            self.results.add_evaluation(label, kind, evaluation)
+        if dataset_ref == self.dataset_ref:
+            self.results.set_dataset(self.dataset)
+        else:
+            self.results.set_dataset(None)
+            spec = self.registry.get("datasets", dataset_ref["name"])
+            self._launch("run-dataset", single(partial(spec.create, **dataset_ref["params"])),
+                         lambda w: self.results.set_dataset(w.result))
+        has_epochs = any(r.get("kind") == "epoch" for r in records)
+        self.tabs.setCurrentWidget(self.training if has_epochs else self.results)
+        self.statusBar().showMessage(f"Showing run {run.id}", 10000)
+
+    # ------------------------------------------------------ theme, settings
+
+    def _apply_theme(self, theme: Any) -> None:
+        self.theme = theme
+        apply_theme(QApplication.instance(), theme)
+        style_plots(self, theme)
+        for panel in (self.training, self.features, self.results):
+            panel.apply_theme(theme)
+        self.settings.setValue("theme", theme.name)
+
+    def _save_experiment(self) -> None:
+        write_json(self.settings, "experiment", {"source": str(self.experiment_path), "state": self.experiment_state()})
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Save the session, then cancel every job and wait for its thread before going away."""
+        self.timer.stop()
+        if self.started:
+            self._save_experiment()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.sync()
+        for worker in [*self.workers.values(), *self.retired]:
+            worker.stop()
+        self.workers.clear()
+        self.retired.clear()
+        event.accept()

@@ -1,0 +1,158 @@
+"""The Features view: what each hand-crafted extractor computes on one image, beside the CNN's first layer.
+
+Explanations are computed in a worker (some extractors, e.g. a visual
+vocabulary, must first be fitted on a sample of the dataset).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Generator, Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from cvstudio.core.data import ImageDataset
+from cvstudio.core.features import Explanation, FeatureExtractor
+from cvstudio.core.tasks import TaskState
+from cvstudio.core.training import ActivationSnapshot
+from cvstudio.qt.images import activation_mosaic
+from cvstudio.qt.plots import ImagePanel
+from cvstudio.qt.theme import DARK, Theme
+from cvstudio.specs import Spec
+
+FIT_SAMPLE = 300
+COLUMNS = 3
+MAX_TICK_LABELS = 6
+
+
+class ExtractorCache:
+    """Extractors fitted once per dataset and parameters, shared by successive explain jobs."""
+
+    def __init__(self, dataset: ImageDataset) -> None:
+        self.dataset = dataset
+        self.lock = threading.Lock()
+        self.fitted: dict[str, FeatureExtractor] = {}
+
+    def get(self, spec: Spec, params: Mapping[str, Any]) -> FeatureExtractor:
+        key = f"{spec.name}:{json.dumps(dict(params), sort_keys=True)}"
+        with self.lock:
+            if key not in self.fitted:
+                rng = np.random.default_rng(0)
+                sample = rng.choice(len(self.dataset), min(FIT_SAMPLE, len(self.dataset)), replace=False)
+                self.fitted[key] = spec.create(**params).fit(self.dataset.images[np.sort(sample)])
+            return self.fitted[key]
+
+
+def explain_job(cache: ExtractorCache, specs: Mapping[str, tuple[Spec, dict[str, Any]]], index: int):
+    """A worker job yielding ``(name, Explanation or error text)`` for every extractor."""
+
+    def job(state: TaskState) -> Generator[tuple[str, Explanation | str], None, None]:
+        image = cache.dataset.images[index]
+        for name, (spec, params) in specs.items():
+            state.check()
+            try:
+                yield name, cache.get(spec, params).explain(image)
+            except Exception as exc:  # noqa: BLE001 - one broken extractor must not hide the others
+                yield name, f"{type(exc).__name__}: {exc}"
+
+    return job
+
+
+class _Card(QGroupBox):
+    """One extractor: its caption, its picture and/or its histogram."""
+
+    def __init__(self, spec: Spec) -> None:
+        super().__init__(spec.display_name)
+        self.setToolTip(spec.description)
+        self.caption = QLabel("…", wordWrap=True)
+        self.caption.setObjectName("description")
+        self.picture = ImagePanel(colormap="inferno")
+        self.bars_plot = pg.PlotWidget()
+        self.bars_plot.setMouseEnabled(False, False)
+        self.bars_plot.hideButtons()
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.bars_plot.addItem(self.bars)
+        for view in (self.picture, self.bars_plot):
+            view.setMinimumHeight(180)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.picture, 1)
+        layout.addWidget(self.bars_plot, 1)
+
+    def show_explanation(self, explanation: Explanation | str, theme: Theme) -> None:
+        if isinstance(explanation, str):
+            self.caption.setText(f"could not explain: {explanation}")
+            self.picture.hide()
+            self.bars_plot.hide()
+            return
+        self.caption.setText(explanation.caption)
+        self.picture.setVisible(explanation.image is not None)
+        if explanation.image is not None:
+            self.picture.show_image(np.asarray(explanation.image))
+        self.bars_plot.setVisible(explanation.values is not None)
+        if explanation.values is not None:
+            values = np.asarray(explanation.values, dtype=np.float64)
+            self.bars.setOpts(x=np.arange(len(values)), height=values, brush=pg.mkBrush(theme.accent),
+                              pen=pg.mkPen(None))
+            axis = self.bars_plot.getAxis("bottom")
+            labels = explanation.labels
+            axis.setTicks([list(enumerate(labels))] if labels and len(labels) <= MAX_TICK_LABELS else None)
+            self.bars_plot.autoRange()
+
+
+class FeaturesPanel(QWidget):
+    def __init__(self, specs: Mapping[str, Spec], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = DARK
+        self.image = ImagePanel("Click an image in the Dataset view", colormap=None)
+        self.cnn = ImagePanel("CNN first layer (after Run)")
+        side = QVBoxLayout()
+        side.addWidget(self.image, 1)
+        side.addWidget(self.cnn, 1)
+        side_widget = QWidget()
+        side_widget.setLayout(side)
+        side_widget.setMaximumWidth(380)
+        self.cards = {name: _Card(spec) for name, spec in specs.items()}
+        grid_host = QWidget()
+        grid = QGridLayout(grid_host)
+        for i, card in enumerate(self.cards.values()):
+            grid.addWidget(card, i // COLUMNS, i % COLUMNS)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(grid_host)
+        layout = QGridLayout(self)
+        layout.addWidget(side_widget, 0, 0)
+        layout.addWidget(scroll, 0, 1)
+        layout.setColumnStretch(1, 1)
+        self.snapshot: ActivationSnapshot | None = None
+        self.pending = False
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+
+    def show_image(self, dataset: ImageDataset, index: int) -> None:
+        label = dataset.class_names[dataset.labels[index]]
+        self.image.show_image(dataset.images[index])
+        self.image.set_title(f"Image #{index} ({label})")
+        for card in self.cards.values():
+            card.caption.setText("computing…")
+
+    def on_explanation(self, name: str, explanation: Explanation | str) -> None:
+        if name in self.cards:
+            self.cards[name].show_explanation(explanation, self.theme)
+
+    def on_snapshot(self, snapshot: ActivationSnapshot) -> None:
+        self.snapshot = snapshot
+        self.pending = True
+
+    def refresh(self) -> None:
+        """Show the newest first-layer maps, only while this view is on screen."""
+        if not (self.pending and self.isVisible() and self.snapshot and self.snapshot.activations):
+            return
+        self.pending = False
+        name, activation = next(iter(self.snapshot.activations.items()))
+        self.cnn.show_image(activation_mosaic(activation))
+        self.cnn.set_title(f"CNN first layer '{name}'<br>probe #{self.snapshot.probe_index}, epoch {self.snapshot.epoch}")

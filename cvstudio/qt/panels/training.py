@@ -1,0 +1,236 @@
+"""The Training view: live loss and accuracy curves, the classical results as reference lines, progress.
+
+Events are only recorded when they arrive; ``refresh`` (called by the main
+window's ~30 Hz timer) pushes them to curve items that were created once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterable
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+
+from cvstudio.core.tasks import Progress
+from cvstudio.core.training import BatchEnd, EpochEnd
+from cvstudio.qt.plots import LINE_WIDTH, line_plot
+from cvstudio.qt.theme import DARK, Theme
+
+SMOOTHING = 0.1
+CURVE_INTERVAL_S = 0.1  # curves redraw at most 10 times a second: each repaint costs the training CPU
+BATCH_CURVE_ALPHA = 110
+
+
+@dataclass
+class Series:
+    """Points recorded so far for one curve; ``dirty`` until drawn."""
+
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    dirty: bool = False
+
+    def add(self, x: float, y: float) -> None:
+        self.x.append(x)
+        self.y.append(y)
+        self.dirty = True
+
+
+def format_duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+class _Progress(QWidget):
+    """A title, a bar and a line of detail for one side (classical or deep)."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title = QLabel(f"<b>{title}</b>")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.detail = QLabel("idle")
+        self.detail.setObjectName("big")
+        # new text must not resize the plots below: a relayout repaints them all, 30 times a second
+        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title, 0, 0)
+        layout.addWidget(self.bar, 0, 1)
+        layout.addWidget(self.detail, 1, 0, 1, 2)
+        layout.setColumnStretch(1, 1)
+
+    def set(self, fraction: float, detail: str) -> None:
+        self.bar.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
+        self.detail.setText(detail)
+
+
+class TrainingPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = DARK
+        self.loss_plot = line_plot("Loss (lower is better)", "epoch", "cross-entropy loss", legend_at_bottom=True)
+        self.accuracy_plot = line_plot("Accuracy (higher is better)", "epoch", "accuracy")
+        self.accuracy_plot.setYRange(0, 1.05, padding=0)
+        self.accuracy_plot.getPlotItem().getViewBox().setLimits(yMin=-0.05, yMax=1.1)
+        self.series: dict[str, Series] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for metric, plot in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
+            for name, title in ((f"batch_{metric}", "train (each batch, smoothed)"),
+                                (f"train_{metric}", "train (epoch)"), (f"val_{metric}", "validation (epoch)")):
+                self.curves[name] = plot.plot([], [], name=title)
+                self.series[name] = Series()
+        self.references: dict[str, pg.InfiniteLine] = {}
+        self.last_draw = 0.0
+        self.classical = _Progress("Classical")
+        self.deep = _Progress("Deep")
+        self.summary = QLabel("Press Run (Ctrl+R) to train. Classical results appear as dashed lines.")
+        self.summary.setObjectName("big")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        progress = QHBoxLayout()
+        progress.addWidget(self.classical, 1)
+        progress.addSpacing(24)
+        progress.addWidget(self.deep, 1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.accuracy_plot, 1)
+        plots.addWidget(self.loss_plot, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(progress)
+        layout.addWidget(self.summary)
+        layout.addLayout(plots, 1)
+        self.apply_theme(self.theme)
+        self.reset()
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        batch_color = pg.mkColor(theme.train)
+        batch_color.setAlpha(BATCH_CURVE_ALPHA)
+        for metric in ("loss", "accuracy"):
+            self.curves[f"batch_{metric}"].setPen(pg.mkPen(batch_color, width=2))
+            for name, color in ((f"train_{metric}", theme.train), (f"val_{metric}", theme.val)):
+                self.curves[name].setPen(pg.mkPen(color, width=LINE_WIDTH))
+                self.curves[name].setSymbol("o")
+                self.curves[name].setSymbolSize(9)
+                self.curves[name].setSymbolBrush(pg.mkBrush(color))
+                self.curves[name].setSymbolPen(pg.mkPen(color))
+        for i, line in enumerate(self.references.values()):
+            self._style_reference(line, i)
+
+    def _style_reference(self, line: pg.InfiniteLine, i: int) -> None:
+        color = self.theme.references[i % len(self.theme.references)]
+        line.setPen(pg.mkPen(color, width=LINE_WIDTH, style=Qt.PenStyle.DashLine))
+        line.label.setColor(color)
+
+    def reset(self, epochs: int = 0) -> None:
+        """Forget the last run's curves and reference lines."""
+        for name, series in self.series.items():
+            self.series[name] = Series(dirty=True)
+        for line in self.references.values():
+            self.accuracy_plot.removeItem(line)
+        self.references = {}
+        self.epochs = epochs
+        self.smoothed: dict[str, float] = {}
+        self.deep_started = 0.0
+        self.throughput = 0.0
+        self.last_batch: BatchEnd | None = None
+        self.classical.set(0, "idle")
+        self.deep.set(0, "idle")
+        self.refresh(force=True)
+
+    def pipeline_started(self, label: str, kind: str) -> None:
+        if kind == "deep":
+            self.deep_started = time.perf_counter()
+            self.deep.title.setText(f"<b>Deep: {label}</b>")
+        else:
+            self.classical.title.setText(f"<b>Classical: {label}</b>")
+
+    def on_progress(self, event: Progress) -> None:
+        self.classical.set(event.fraction, f"{event.stage}: {event.done}/{event.total}")
+
+    def on_batch(self, event: BatchEnd) -> None:
+        x = event.epoch - 1 + event.batch / event.batches
+        for metric in ("loss", "accuracy"):
+            value = getattr(event, metric)
+            previous = self.smoothed.get(metric, value)
+            self.smoothed[metric] = previous + SMOOTHING * (value - previous)
+            self.series[f"batch_{metric}"].add(x, self.smoothed[metric])
+        self.throughput = event.images_per_s if not self.throughput else (
+            self.throughput + SMOOTHING * (event.images_per_s - self.throughput))
+        self.last_batch = event
+
+    def on_epoch(self, event: EpochEnd) -> None:
+        self.epochs = event.epochs
+        for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
+            self.series[name].add(event.epoch, getattr(event, name))
+        self.summary.setText(
+            f"Epoch {event.epoch}/{event.epochs}: validation accuracy {event.val_accuracy:.1%}, "
+            f"train accuracy {event.train_accuracy:.1%}, {event.images_per_s:.0f} images/s"
+        )
+
+    def add_reference(self, label: str, accuracy: float) -> None:
+        """A classical pipeline's validation accuracy as a dashed, labelled horizontal line."""
+        if label in self.references:
+            self.accuracy_plot.removeItem(self.references.pop(label))
+        line = pg.InfiniteLine(pos=accuracy, angle=0, movable=False, label=f"{label}: {accuracy:.1%}",
+                               labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]})
+        font = QFont()
+        font.setPointSize(13)
+        font.setBold(True)
+        line.label.setFont(font)
+        self.accuracy_plot.addItem(line)
+        self.references[label] = line
+        self._style_reference(line, len(self.references) - 1)
+
+    def pipeline_finished(self, label: str, kind: str, summary: dict[str, Any]) -> None:
+        if kind == "deep":
+            self.refresh(force=True)
+            self.last_batch = None  # the finished line must not be overwritten by a stale progress line
+        text = f"done — validation {summary['val_accuracy']:.1%}, test {summary['test_accuracy']:.1%}"
+        (self.deep if kind == "deep" else self.classical).set(1.0, f"{label}: {text}")
+        if kind == "classical":
+            self.add_reference(label, summary["val_accuracy"])
+
+    def stopped(self, message: str) -> None:
+        """A run was cancelled or failed: say so where the progress was."""
+        self.refresh(force=True)
+        for side in (self.classical, self.deep):
+            if side.bar.value() < side.bar.maximum():
+                side.set(side.bar.value() / side.bar.maximum(), message)
+
+    def load_history(self, records: Iterable[dict[str, Any]]) -> None:
+        """Redraw a saved run from its metrics.jsonl records (epoch curves and classical lines)."""
+        self.reset()
+        names = {f.name for f in fields(EpochEnd)}
+        deep = None
+        for record in records:
+            if record.get("kind") == "epoch" and deep in (None, record["pipeline"]):
+                deep = record["pipeline"]
+                self.on_epoch(EpochEnd(**{k: v for k, v in record.items() if k in names}))
+            elif record.get("kind") == "final" and record.get("pipeline_kind") == "classical":
+                self.add_reference(record["pipeline"], record["val_accuracy"])
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        """Push new points to the curves and update the progress line; cheap when nothing changed."""
+        now = time.perf_counter()
+        if now - self.last_draw >= CURVE_INTERVAL_S or force:
+            self.last_draw = now
+            for name, series in self.series.items():
+                if series.dirty:
+                    self.curves[name].setData(series.x, series.y)
+                    series.dirty = False
+        event = self.last_batch
+        if event is None:
+            return
+        epochs = max(self.epochs, event.epoch)
+        done = (event.epoch - 1) * event.batches + event.batch
+        fraction = done / (epochs * event.batches)
+        elapsed = time.perf_counter() - self.deep_started
+        eta = elapsed / fraction * (1 - fraction) if fraction > 0 else 0.0
+        self.deep.set(fraction, f"epoch {event.epoch}/{epochs}, batch {event.batch}/{event.batches} — "
+                                f"{self.throughput:,.0f} images/s — ETA {format_duration(eta)}")
+        self.last_batch = None

@@ -1,0 +1,75 @@
+"""pyqtgraph building blocks made once and updated in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+LINE_WIDTH = 3
+
+
+def line_plot(title: str, x_label: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:
+    """A plot for growing curves; put the legend where the curves will not be (e.g. bottom for a loss)."""
+    plot = pg.PlotWidget(title=f"<span style='font-size:15pt'>{title}</span>")
+    plot.setLabel("bottom", x_label, **{"font-size": "14pt"})
+    plot.setLabel("left", y_label, **{"font-size": "14pt"})
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.addLegend(offset=(10, -10 if legend_at_bottom else 10), labelTextSize="13pt")
+    return plot
+
+
+class ImagePanel(pg.GraphicsLayoutWidget):
+    """One image with a title, pixels square, no axes; ``show_image`` updates it in place."""
+
+    def __init__(self, title: str = "", colormap: str | None = "viridis") -> None:
+        super().__init__()
+        self.label = self.addLabel(title, size="13pt", row=0, col=0)
+        self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.needs_range = True
+        self.item = pg.ImageItem()
+        self.view.addItem(self.item)
+        self.set_colormap(colormap)
+
+    def set_colormap(self, colormap: str | None) -> None:
+        """Colormap for single-channel images; colour images are always shown as they are."""
+        self.lut = pg.colormap.get(colormap).getLookupTable(nPts=256) if colormap else None
+        if self.item.image is not None and self.item.image.ndim == 2:
+            self.item.setLookupTable(self.lut)
+
+    def set_title(self, title: str) -> None:
+        self.label.setText(title)
+
+    def show_image(self, image: np.ndarray) -> None:
+        """Fixed levels, never autoscaled per frame: uint8 as 0–255, floats as 0–1."""
+        if self.item.image is None or self.item.image.shape != image.shape:
+            self.needs_range = True
+        lut = self.lut if image.ndim == 2 else None
+        if lut is not self.item.lut:
+            self.item.setLookupTable(lut)
+        levels = (0, 255) if image.dtype == np.uint8 else (0.0, 1.0)
+        self.item.setImage(image, autoLevels=False, levels=levels)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Frame a new image size, once the view is on screen (a hidden view has no size to fit to)."""
+        if self.needs_range and self.isVisible() and self.item.image is not None:
+            self.view.autoRange(padding=0.02)
+            self.needs_range = False
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.needs_range = True
+        self._fit()
+
+    def blank(self) -> None:
+        """Blank the image, keeping its size. (Not ``clear``: GraphicsLayoutWidget's instance
+        attribute of that name empties the whole layout.)"""
+        if self.item.image is not None:
+            self.item.setImage(np.zeros_like(self.item.image), autoLevels=False)

@@ -1,0 +1,143 @@
+"""Fixtures for the GUI tests: a real X server, tiny data, isolated settings, and no leaked threads.
+
+pytest-xvfb (a test dependency) starts Xvfb for the session, so widgets are
+shown, painted and clicked as on a desktop. Where no X server could be
+started, Qt's offscreen platform is used instead.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+if not os.environ.get("DISPLAY") and shutil.which("Xvfb") is None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from cvstudio import DatasetSpec, Param, hookimpl  # noqa: E402
+from cvstudio.core.runs import RunStore  # noqa: E402
+from cvstudio.qt import workers  # noqa: E402
+
+TINY_LESSON = """
+title = "Tiny lesson"
+[dataset]
+name = "tiny"
+params = {{ per_class = {per_class} }}
+[split]
+val = 0.25
+test = 0.25
+[[classical]]
+label = "Moments + logistic"
+features = ["color-moments"]
+classifier = "logistic-regression"
+[[deep]]
+label = "CNN"
+model = "lenet5"
+epochs = {epochs}
+batch_size = 8
+device = "cpu"
+"""
+
+
+class TinyData:
+    """Datasets small enough to train on in a second."""
+
+    @hookimpl
+    def cvstudio_register_datasets(self):
+        params = (
+            Param("classes", "int", 3, minimum=2, maximum=8),
+            Param("per_class", "int", 12, minimum=4, maximum=500),
+            Param("size", "int", 16, minimum=8, maximum=64),
+            Param("channels", "int", 3, minimum=1, maximum=3),
+        )
+        return [
+            DatasetSpec(name="tiny", description="Tiny bands.", factory="cvstudio.testing:make_tiny_dataset",
+                        params=params),
+            DatasetSpec(name="tiny-gray", description="Tiny grey bands.", factory=_gray, params=params[:3]),
+        ]
+
+
+def _gray(**params):
+    from cvstudio.testing import make_tiny_dataset
+
+    return make_tiny_dataset(channels=1, **params)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(qapp):
+    """Fail a test that leaves a worker's QThread or a Python thread running."""
+    before = set(threading.enumerate())
+    yield
+    qapp.processEvents()
+    gc.collect()  # here, in the GUI thread, not in some worker thread of the next test
+    running = workers.running_threads()
+    assert not running, f"QThreads left running: {[t.objectName() for t in running]}"
+    leaked = [t for t in set(threading.enumerate()) - before
+              if t.is_alive() and not isinstance(t, threading._DummyThread)]
+    assert not leaked, f"threads left running: {leaked}"
+
+
+@pytest.fixture
+def registry_with(cvstudio_registry_with):
+    """The built-ins, the tiny datasets and the given plugins."""
+    return lambda *plugins: cvstudio_registry_with(TinyData(), *plugins)
+
+
+@pytest.fixture
+def registry(registry_with):
+    return registry_with()
+
+
+@pytest.fixture
+def lesson(tmp_path) -> callable:
+    def write(epochs: int = 2, per_class: int = 12) -> Path:
+        path = tmp_path / f"lesson-{epochs}-{per_class}.toml"
+        path.write_text(TINY_LESSON.format(epochs=epochs, per_class=per_class), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def settings_path(tmp_path) -> Path:
+    return tmp_path / "settings.ini"
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
+def make_window(qtbot, registry, lesson, settings_path, store):
+    """A shown main window on the tiny lesson, its dataset loaded; closed (and its threads waited) after."""
+    from cvstudio.qt.main_window import MainWindow
+    from cvstudio.qt.settings import open_settings
+
+    def make(epochs: int = 2, per_class: int = 12, registry=registry, path: Path | None = None) -> MainWindow:
+        window = MainWindow(registry, path or lesson(epochs, per_class), settings=open_settings(settings_path),
+                            store=store)
+        qtbot.addWidget(window, before_close_func=lambda w: w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose))
+        window.show()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)  # shortcuts fire in the active window only
+        qtbot.waitUntil(lambda: window.dataset is not None, timeout=20000)
+        return window
+
+    return make
+
+
+@pytest.fixture
+def wait_for_run(qtbot):
+    """Wait until the window's Run has started and every part of it has finished."""
+
+    def wait(window, timeout: int = 60000) -> None:
+        qtbot.waitUntil(lambda: bool(window.runs) and not any(s in window.workers for s in ("classical", "deep")),
+                        timeout=timeout)
+
+    return wait

@@ -1,0 +1,89 @@
+"""A broken plugin or a failing job is shown, never fatal; settings survive a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+
+from cvstudio import DatasetSpec, ModelSpec, hookimpl
+from cvstudio.qt.forms import ParamForm, _PathField
+from cvstudio.specs import Param
+
+
+class BrokenModels:
+    @hookimpl
+    def cvstudio_register_models(self):
+        raise RuntimeError("this plugin is broken on purpose")
+
+
+class FailingData:
+    @hookimpl
+    def cvstudio_register_datasets(self):
+        return [DatasetSpec(name="failing", description="Fails.", factory=_fail)]
+
+
+def _fail():
+    raise OSError("the images folder is missing")
+
+
+def test_a_broken_plugin_is_shown_and_another_model_still_trains(qtbot, make_window, registry_with, wait_for_run):
+    window = make_window(registry=registry_with(BrokenModels()))
+    assert "1 plugin error" in window.banner.message.text() and window.banner.isVisible()
+    item = window.plugins.items["BrokenModels"]
+    assert item.text(2) == "failed" and item.isExpanded()
+    window.plugins.tree.setCurrentItem(item)
+    text = window.plugins.details.toPlainText()
+    assert "RuntimeError: this plugin is broken on purpose" in text and "Traceback" in text
+
+    model = window.pipelines.model
+    model.combo.setCurrentIndex(model.combo.findData("mlp"))
+    window.run()
+    wait_for_run(window)
+    assert window.runs["deep"].status == "completed"
+    assert window.runs["deep"].read("config.json")["deep"][0]["model"]["name"] == "mlp"
+
+
+def test_a_failing_job_shows_an_error_with_details_and_the_app_goes_on(qtbot, make_window, registry_with):
+    window = make_window(registry=registry_with(FailingData()))
+    picker = window.dataset_panel.picker
+    picker.combo.setCurrentIndex(picker.combo.findData("failing"))
+    qtbot.waitUntil(lambda: "images folder is missing" in window.banner.message.text(), timeout=20000)
+    assert window.banner.isVisible() and "OSError" in window.banner.details
+    window.banner.details_button.click()
+    assert window.banner.dialog.isVisible() and not window.banner.dialog.isModal()
+    window.banner.dialog.close()
+    picker.combo.setCurrentIndex(picker.combo.findData("tiny"))
+    qtbot.waitUntil(lambda: "3 classes" in window.dataset_panel.info.text(), timeout=20000)
+
+
+def test_param_form_builds_one_field_per_kind_and_round_trips(qtbot):
+    params = (
+        Param("count", "int", 3, minimum=1, maximum=9, help="How many."),
+        Param("rate", "float", 1e-3, minimum=1e-6, maximum=1.0, log=True),
+        Param("flag", "bool", True),
+        Param("mode", "choice", "b", choices=("a", "b")),
+        Param("note", "str", "hi"),
+        Param("folder", "path", "/tmp"),
+    )
+    form = ParamForm(params)
+    qtbot.addWidget(form)
+    kinds = [QSpinBox, QDoubleSpinBox, QCheckBox, QComboBox, QLineEdit, _PathField]
+    assert [type(form.fields[p.name]) for p in params] == kinds
+    assert form.fields["count"].toolTip() == "How many." and form.fields["count"].maximum() == 9
+    assert form.values() == {p.name: p.default for p in params}
+    changed = {"count": 5, "rate": 0.01, "flag": False, "mode": "a", "note": "x", "folder": "/data"}
+    form.set_values(changed)
+    assert form.values() == changed
+
+
+def test_settings_survive_a_restart(qtbot, make_window, settings_path: Path):
+    window = make_window()
+    window.pipelines.training.fields["epochs"].setValue(7)
+    window.dark_action.setChecked(False)
+    window.close()
+    again = make_window()
+    assert again.pipelines.training.fields["epochs"].value() == 7
+    assert again.theme.name == "light" and not again.dark_action.isChecked()
+    # Xvfb's small default screen makes Qt clamp any restored size, so check what was saved
+    assert not again.settings.value("geometry").isEmpty() and not again.settings.value("window_state").isEmpty()
