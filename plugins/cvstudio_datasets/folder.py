@@ -1,0 +1,148 @@
+"""A dataset from the user's own folder: one sub-folder per class.
+
+Real folders are messy: mixed sizes, grey, RGBA and 16-bit images, stray text
+files, a corrupt download. Everything readable is used, everything else is
+listed in ``skipped`` with the reason, and a folder that cannot work at all
+gets an error that says what to change.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cvstudio.core.data import DatasetError, ImageDataset, SkippedFile
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+_LAYOUT_HINT = "one sub-folder per class, e.g. <root>/cat/*.jpg and <root>/dog/*.jpg"
+
+
+class _Unreadable(Exception):
+    """One file could not be turned into an image; the message is the reason shown to the user."""
+
+
+def load(root: str = "", image_size: int = 64, color: str = "rgb") -> ImageDataset:
+    """Every readable image under ``root/<class>/``, resized to ``image_size`` squared."""
+    folder = _checked_root(root)
+    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DatasetError(f"'{folder}' has no class sub-folders. Arrange the images as {_LAYOUT_HINT}.")
+    if len(class_dirs) == 1:
+        raise DatasetError(
+            f"'{folder}' has only one class sub-folder, '{class_dirs[0].name}'; telling classes apart "
+            f"needs at least two. Add a sub-folder for another class ({_LAYOUT_HINT})."
+        )
+    not_images: list[SkippedFile] = []
+    candidates: list[tuple[int, Path]] = []
+    for label, class_dir in enumerate(class_dirs):
+        for path in _visible_files(class_dir):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                candidates.append((label, path))
+            else:
+                reason = f"not an image file (supported: {', '.join(IMAGE_SUFFIXES)})"
+                not_images.append(SkippedFile(str(path), reason))
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # cv2 decodes without the GIL
+        decoded = list(pool.map(lambda item: _read(item[1], image_size, color == "grayscale"), candidates))
+    images, labels, unreadable = [], [], []
+    for (label, path), result in zip(candidates, decoded):
+        if isinstance(result, str):
+            unreadable.append(SkippedFile(str(path), result))
+        else:
+            images.append(result)
+            labels.append(label)
+    _check_usable(folder, class_dirs, labels, unreadable)
+    return ImageDataset(
+        name=folder.name or "image-folder",
+        images=np.stack(images),
+        labels=np.array(labels),
+        class_names=tuple(d.name for d in class_dirs),
+        skipped=tuple(sorted(unreadable + not_images, key=lambda skip: skip.path)),
+        description=f"{len(images)} images from {folder}, resized to {image_size}×{image_size} {color}",
+    )
+
+
+def _checked_root(root: str) -> Path:
+    if not root.strip():
+        raise DatasetError(f"No folder chosen: set 'root' to a folder of images arranged as {_LAYOUT_HINT}.")
+    folder = Path(root).expanduser()
+    if not folder.exists():
+        raise DatasetError(f"Folder '{folder}' does not exist. Check the path, or create it with {_LAYOUT_HINT}.")
+    if not folder.is_dir():
+        raise DatasetError(f"'{folder}' is a file, not a folder. Set 'root' to the folder that holds {_LAYOUT_HINT}.")
+    return folder
+
+
+def _visible_files(class_dir: Path) -> list[Path]:
+    """Files anywhere below ``class_dir``, leaving out hidden files and folders."""
+    return sorted(
+        path
+        for path in class_dir.rglob("*")
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(class_dir).parts)
+    )
+
+
+def _read(path: Path, size: int, grayscale: bool) -> np.ndarray | str:
+    """The image at ``path`` as uint8 (size, size, C), or the reason it cannot be used."""
+    try:
+        return _decode(path, size, grayscale)
+    except _Unreadable as reason:
+        return str(reason)
+
+
+def _decode(path: Path, size: int, grayscale: bool) -> np.ndarray:
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode: non-ASCII paths work on Windows too
+    except OSError as error:
+        raise _Unreadable(f"cannot be read: {error.strerror or error}") from error
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise _Unreadable("not a readable image: the file is empty, corrupt or in an unsupported format")
+    image = _to_uint8(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[2] == 4:
+        image = _over_white(image)
+    if grayscale:
+        image = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    else:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.shape[2] == 1 else cv2.COLOR_BGR2RGB)
+    image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    return image.reshape(size, size, -1)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """16-bit and float images scaled into 0..255, as other viewers show them."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image >> 8).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        return (np.clip(np.nan_to_num(image), 0, 1) * 255).round().astype(np.uint8)
+    raise _Unreadable(f"unsupported pixel type {image.dtype}; save it as 8- or 16-bit")
+
+
+def _over_white(bgra: np.ndarray) -> np.ndarray:
+    """Transparent pixels become white, as most image viewers show them."""
+    alpha = bgra[..., 3:].astype(np.float32) / 255
+    return (bgra[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
+
+
+def _check_usable(folder: Path, class_dirs: list[Path], labels: list[int], unreadable: list[SkippedFile]) -> None:
+    """Raise a DatasetError that names the fix when the readable images cannot make a dataset."""
+    if unreadable and not labels:
+        first = unreadable[0]
+        raise DatasetError(
+            f"None of the {len(unreadable)} image files under '{folder}' could be read "
+            f"(first: '{first.path}': {first.reason}). Replace them with valid image files."
+        )
+    counts = np.bincount(np.array(labels, dtype=np.int64), minlength=len(class_dirs))
+    for class_dir, count in zip(class_dirs, counts):
+        if count == 0:
+            raise DatasetError(
+                f"Class folder '{class_dir.name}' ({class_dir}) has no readable images. Add "
+                f"{', '.join(IMAGE_SUFFIXES)} images to it, or remove the folder."
+            )
