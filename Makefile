@@ -36,7 +36,7 @@ test-slow: $(STAMP) system-deps
 lesson: $(STAMP)
 	$(PY) -m cvstudio run $(LESSON)
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(PY) benchmarks/run.py
 
 screenshots: $(STAMP) system-deps

@@ -25,6 +25,7 @@ def lazy_import() -> bool:
 
 
 def main() -> None:
+    from bench_gui import gui_ratios
     from bench_hog import hog_vs_skimage
     from bench_training import train_overhead
 
@@ -32,6 +33,7 @@ def main() -> None:
         "lazy_import": lazy_import(),
         "hog_vs_skimage": round(hog_vs_skimage(), 1),
         "train_overhead": round(train_overhead(), 3),
+        **gui_ratios(),
     }
     print(json.dumps(results))
 

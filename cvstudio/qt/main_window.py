@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(PULL_INTERVAL_MS)
         self.timer.timeout.connect(self.pull)
         self.timer.start()
-        self._apply_theme(self.theme)
+        self._style_views(self.theme)  # the application-wide part was applied above, before any widget
         self.resize(1500, 950)
         if self.settings.value("geometry") is not None:
             self.restoreGeometry(self.settings.value("geometry"))
@@ -409,12 +409,16 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------ theme, settings
 
     def _apply_theme(self, theme: Any) -> None:
-        self.theme = theme
         apply_theme(QApplication.instance(), theme)
+        self._style_views(theme)
+        self.settings.setValue("theme", theme.name)
+
+    def _style_views(self, theme: Any) -> None:
+        """The plots' colours and fonts; restyling the whole application again would cost startup time."""
+        self.theme = theme
         style_plots(self, theme)
         for panel in (self.training, self.features, self.results):
             panel.apply_theme(theme)
-        self.settings.setValue("theme", theme.name)
 
     def _save_experiment(self) -> None:
         write_json(self.settings, "experiment", {"source": str(self.experiment_path), "state": self.experiment_state()})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 LINE_WIDTH = 3
 
@@ -14,6 +15,11 @@ def line_plot(title: str, x_label: str, y_label: str, legend_at_bottom: bool = F
     plot.setLabel("bottom", x_label, **{"font-size": "14pt"})
     plot.setLabel("left", y_label, **{"font-size": "14pt"})
     plot.showGrid(x=True, y=True, alpha=0.25)
+    for axis in plot.getPlotItem().axes.values():
+        # Tick text is the costliest part of a repaint in Qt's software rasteriser: draw each axis (and its
+        # grid) from a pixmap until its range changes, and leave out the finest grid level.
+        axis["item"].setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        axis["item"].setStyle(maxTickLevel=1)
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     plot.addLegend(offset=(10, -10 if legend_at_bottom else 10), labelTextSize="13pt")
@@ -26,8 +32,8 @@ class ImagePanel(pg.GraphicsLayoutWidget):
     def __init__(self, title: str = "", colormap: str | None = "viridis") -> None:
         super().__init__()
         self.label = self.addLabel(title, size="13pt", row=0, col=0)
-        self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
-        self.view.setMenuEnabled(False)
+        # no context menu: there is nothing to zoom, and building one costs startup time (a dozen panels)
+        self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.needs_range = True
         self.item = pg.ImageItem()
         self.view.addItem(self.item)

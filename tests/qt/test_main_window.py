@@ -91,7 +91,9 @@ def test_a_run_draws_the_engine_curves_reference_lines_activations_and_results(
     assert line.value() == final["val_accuracy"]
     assert "Moments + logistic" in line.label.toPlainText()
 
-    assert len(snapshots) >= 4 and window.activations.frames >= 1
+    assert len(snapshots) >= 4 and window.activations.frames == 0  # hidden behind the Training view
+    window.tabs.setCurrentWidget(window.activations)
+    assert window.activations.frames == 1
     layer = window.activations.layer.currentText()
     shown = window.activations.maps.item.image
     assert np.array_equal(shown, activation_mosaic(snapshots[-1].activations[layer]))

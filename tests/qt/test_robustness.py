@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from cvstudio import DatasetSpec, ModelSpec, hookimpl
@@ -87,3 +89,16 @@ def test_settings_survive_a_restart(qtbot, make_window, settings_path: Path):
     assert again.theme.name == "light" and not again.dark_action.isChecked()
     # Xvfb's small default screen makes Qt clamp any restored size, so check what was saved
     assert not again.settings.value("geometry").isEmpty() and not again.settings.value("window_state").isEmpty()
+
+
+def test_the_qt_bindings_keep_their_reference_to_none():
+    """PySide6 6.12 wheels drop one on every void call: before Python 3.12 the app aborts
+    ("deallocating None") after some thousand repaints. pyproject.toml excludes them."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    before = sys.getrefcount(None)
+    for _ in range(1000):
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    after = sys.getrefcount(None)
+    painter.end()
+    assert after > before - 100

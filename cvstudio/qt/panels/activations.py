@@ -1,7 +1,8 @@
 """The Activations view: what every layer of the network makes of one probe image, live.
 
 Snapshots arrive about once a second; only the newest is kept and only the
-chosen layer is tiled, on the next refresh.
+chosen layer is tiled, on the next refresh while the view is shown (a hidden
+view catches up when shown).
 """
 
 from __future__ import annotations
@@ -70,9 +71,13 @@ class ActivationsPanel(QWidget):
         self.pending = True
 
     def refresh(self) -> None:
-        if self.pending:
+        if self.pending and self.isVisible():
             self.pending = False
             self._redraw()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.refresh()
 
     @Slot()
     def _redraw(self) -> None:

@@ -70,7 +70,7 @@ class _Card(QGroupBox):
         self.caption = QLabel("…", wordWrap=True)
         self.caption.setObjectName("description")
         self.picture = ImagePanel(colormap="inferno")
-        self.bars_plot = pg.PlotWidget()
+        self.bars_plot = pg.PlotWidget(enableMenu=False)  # a fixed chart: no menu to build at startup
         self.bars_plot.setMouseEnabled(False, False)
         self.bars_plot.hideButtons()
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)

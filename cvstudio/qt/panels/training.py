@@ -1,7 +1,10 @@
 """The Training view: live loss and accuracy curves, the classical results as reference lines, progress.
 
 Events are only recorded when they arrive; ``refresh`` (called by the main
-window's ~30 Hz timer) pushes them to curve items that were created once.
+window's ~30 Hz timer) pushes them to curve items that were created once, at
+most ten times a second and only while the view is shown. Every repaint takes
+CPU time from the training next to it, so the axes keep their range between
+updates (see ``_frame``) and long curves are thinned.
 """
 
 from __future__ import annotations
@@ -23,20 +26,29 @@ from cvstudio.qt.theme import DARK, Theme
 SMOOTHING = 0.1
 CURVE_INTERVAL_S = 0.1  # curves redraw at most 10 times a second: each repaint costs the training CPU
 BATCH_CURVE_ALPHA = 110
+BATCH_POINTS = 2000  # the per-batch curves are thinned past this: more points than pixels only cost time
 
 
 @dataclass
 class Series:
-    """Points recorded so far for one curve; ``dirty`` until drawn."""
+    """Points recorded so far for one curve; ``dirty`` until drawn.
+
+    Past ``limit`` points (0: none) every other point is dropped, the newest
+    kept, so drawing a long run's curve costs no more than a short one's.
+    """
 
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
+    limit: int = 0
     dirty: bool = False
 
     def add(self, x: float, y: float) -> None:
         self.x.append(x)
         self.y.append(y)
         self.dirty = True
+        if self.limit and len(self.x) > self.limit:
+            del self.x[-2::-2]
+            del self.y[-2::-2]
 
 
 def format_duration(seconds: float) -> str:
@@ -77,13 +89,11 @@ class TrainingPanel(QWidget):
         self.accuracy_plot = line_plot("Accuracy (higher is better)", "epoch", "accuracy")
         self.accuracy_plot.setYRange(0, 1.05, padding=0)
         self.accuracy_plot.getPlotItem().getViewBox().setLimits(yMin=-0.05, yMax=1.1)
-        self.series: dict[str, Series] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         for metric, plot in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
             for name, title in ((f"batch_{metric}", "train (each batch, smoothed)"),
                                 (f"train_{metric}", "train (epoch)"), (f"val_{metric}", "validation (epoch)")):
                 self.curves[name] = plot.plot([], [], name=title)
-                self.series[name] = Series()
         self.references: dict[str, pg.InfiniteLine] = {}
         self.last_draw = 0.0
         self.classical = _Progress("Classical")
@@ -127,8 +137,10 @@ class TrainingPanel(QWidget):
 
     def reset(self, epochs: int = 0) -> None:
         """Forget the last run's curves and reference lines."""
-        for name, series in self.series.items():
-            self.series[name] = Series(dirty=True)
+        self.series = {name: Series(limit=BATCH_POINTS if name.startswith("batch_") else 0, dirty=True)
+                       for name in self.curves}
+        self.x_last = self.loss_top = 0.0
+        self.framed = (-1.0, -1.0)
         for line in self.references.values():
             self.accuracy_plot.removeItem(line)
         self.references = {}
@@ -157,15 +169,21 @@ class TrainingPanel(QWidget):
             value = getattr(event, metric)
             previous = self.smoothed.get(metric, value)
             self.smoothed[metric] = previous + SMOOTHING * (value - previous)
-            self.series[f"batch_{metric}"].add(x, self.smoothed[metric])
+            self._add(f"batch_{metric}", x, self.smoothed[metric])
         self.throughput = event.images_per_s if not self.throughput else (
             self.throughput + SMOOTHING * (event.images_per_s - self.throughput))
         self.last_batch = event
 
+    def _add(self, name: str, x: float, y: float) -> None:
+        self.series[name].add(x, y)
+        self.x_last = max(self.x_last, x)
+        if name.endswith("loss"):
+            self.loss_top = max(self.loss_top, y)
+
     def on_epoch(self, event: EpochEnd) -> None:
         self.epochs = event.epochs
         for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
-            self.series[name].add(event.epoch, getattr(event, name))
+            self._add(name, event.epoch, getattr(event, name))
         self.summary.setText(
             f"Epoch {event.epoch}/{event.epochs}: validation accuracy {event.val_accuracy:.1%}, "
             f"train accuracy {event.train_accuracy:.1%}, {event.images_per_s:.0f} images/s"
@@ -214,22 +232,43 @@ class TrainingPanel(QWidget):
                 self.add_reference(record["pipeline"], record["val_accuracy"])
         self.refresh(force=True)
 
+    def _frame(self) -> None:
+        """Move the ranges only when they grow: x to the run's epochs, loss from 0 to its highest point.
+
+        Autoranging on every update would move the axes, and redrawing their tick text is the costliest
+        part of a repaint; fixed ranges let the axes be drawn from cache between updates.
+        """
+        right = max(self.epochs, self.x_last, 1)
+        if right != self.framed[0]:
+            for plot in (self.loss_plot, self.accuracy_plot):
+                plot.setXRange(0, right, padding=0.02)
+        if self.loss_top != self.framed[1]:
+            self.loss_plot.setYRange(0, self.loss_top * 1.05 or 1.0, padding=0)
+        self.framed = (right, self.loss_top)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Catch up on what arrived while another view was shown."""
+        super().showEvent(event)
+        self.refresh(force=True)
+
     def refresh(self, force: bool = False) -> None:
-        """Push new points to the curves and update the progress line; cheap when nothing changed."""
+        """Push new points to the curves and update the progress line; nothing while hidden or drawn recently."""
         now = time.perf_counter()
-        if now - self.last_draw >= CURVE_INTERVAL_S or force:
-            self.last_draw = now
-            for name, series in self.series.items():
-                if series.dirty:
-                    self.curves[name].setData(series.x, series.y)
-                    series.dirty = False
+        if not self.isVisible() or (now - self.last_draw < CURVE_INTERVAL_S and not force):
+            return
+        self.last_draw = now
+        self._frame()
+        for name, series in self.series.items():
+            if series.dirty:
+                self.curves[name].setData(series.x, series.y)
+                series.dirty = False
         event = self.last_batch
         if event is None:
             return
         epochs = max(self.epochs, event.epoch)
         done = (event.epoch - 1) * event.batches + event.batch
         fraction = done / (epochs * event.batches)
-        elapsed = time.perf_counter() - self.deep_started
+        elapsed = now - self.deep_started
         eta = elapsed / fraction * (1 - fraction) if fraction > 0 else 0.0
         self.deep.set(fraction, f"epoch {event.epoch}/{epochs}, batch {event.batch}/{event.batches} — "
                                 f"{self.throughput:,.0f} images/s — ETA {format_duration(eta)}")
