@@ -110,18 +110,14 @@ def headless_throughput(lesson: Path, workdir: Path) -> float:
     """Images/s of `cvstudio run` on the lesson: the engine in the main thread, no Qt."""
     from cvstudio.core.experiment import load_experiment, run_experiment
     from cvstudio.core.runs import RunStore
-    from cvstudio.core.tasks import TaskState
+    from cvstudio.core.tasks import TaskState, drain
     from cvstudio.plugins import load_registry
 
     registry = load_registry()
     experiment = load_experiment(lesson, registry)
     run = RunStore(workdir / "runs").create(experiment.title)
-    events = run_experiment(experiment, registry, run, TaskState())
-    while True:
-        try:
-            next(events)
-        except StopIteration as stop:
-            return stop.value["pipelines"][LABEL]["images_per_s"]
+    _, summary = drain(run_experiment(experiment, registry, run, TaskState()))
+    return summary["pipelines"][LABEL]["images_per_s"]
 
 
 def window_run(lesson: Path, workdir: Path) -> dict[str, Any]:

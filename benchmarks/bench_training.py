@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from cvstudio.core.data import stratified_split
-from cvstudio.core.tasks import TaskState
+from cvstudio.core.tasks import TaskState, drain
 from cvstudio.core.training import Normalization, TrainConfig, train_model
 from cvstudio.plugins import load_registry
 
@@ -51,12 +51,8 @@ def bare_loop_throughput(registry, dataset, split) -> float:
 
 def engine_throughput(registry, dataset, split) -> float:
     config = TrainConfig.from_params({"epochs": EPOCHS, "batch_size": BATCH})
-    events = train_model(registry.get("models", MODEL), {}, dataset, split, config, TaskState())
-    while True:
-        try:
-            next(events)
-        except StopIteration as stop:
-            return stop.value.images_per_s
+    _, result = drain(train_model(registry.get("models", MODEL), {}, dataset, split, config, TaskState()))
+    return result.images_per_s
 
 
 def train_overhead(repeats: int = 3) -> float:

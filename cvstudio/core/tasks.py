@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any, Generator, TypeVar
+
+T = TypeVar("T")
 
 
 class Cancelled(Exception):
@@ -46,3 +49,13 @@ class Progress:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 1.0
+
+
+def drain(events: Generator[Any, None, T]) -> tuple[list[Any], T]:
+    """Run an engine generator to the end: every event it yielded, and the value it returned."""
+    seen = []
+    while True:
+        try:
+            seen.append(next(events))
+        except StopIteration as stop:
+            return seen, stop.value

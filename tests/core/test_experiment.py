@@ -11,7 +11,7 @@ from cvstudio.core.experiment import (
     run_experiment,
 )
 from cvstudio.core.runs import RunStore
-from cvstudio.core.tasks import Cancelled, TaskState
+from cvstudio.core.tasks import Cancelled, TaskState, drain
 from cvstudio.core.training import EpochEnd
 
 
@@ -33,15 +33,6 @@ TINY = {
     "classical": [{"features": ["color-moments"], "classifier": "logistic-regression"}],
     "deep": [{"model": "mlp", "epochs": 2, "batch_size": 8}],
 }
-
-
-def drain(events):
-    seen = []
-    while True:
-        try:
-            seen.append(next(events))
-        except StopIteration as stop:
-            return seen, stop.value
 
 
 def test_bundled_lesson_parses(cvstudio_registry):

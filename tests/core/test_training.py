@@ -5,7 +5,7 @@ import torch
 from cvstudio import ModelSpec
 from cvstudio.specs import SpecError
 from cvstudio.core.data import stratified_split
-from cvstudio.core.tasks import Cancelled, TaskState
+from cvstudio.core.tasks import Cancelled, TaskState, drain
 from cvstudio.core.training import (
     ActivationSnapshot,
     BatchEnd,
@@ -16,15 +16,6 @@ from cvstudio.core.training import (
     train_model,
 )
 from cvstudio.testing import make_tiny_dataset
-
-
-def drain(events):
-    seen = []
-    while True:
-        try:
-            seen.append(next(events))
-        except StopIteration as stop:
-            return seen, stop.value
 
 
 @pytest.fixture
