@@ -77,9 +77,6 @@ class ImageDataset:
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=len(self.class_names))
 
-    def subset(self, indices: np.ndarray) -> ImageDataset:
-        return ImageDataset(self.name, self.images[indices], self.labels[indices], self.class_names)
-
 
 @dataclass(frozen=True)
 class Split:
