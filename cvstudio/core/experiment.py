@@ -7,6 +7,7 @@ with a message naming the file, the section and the fix.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,13 @@ else:  # pragma: no cover
 
 DEFAULT_LESSON = "why-deep-learning"
 SPLIT_DEFAULTS = {"val": 0.15, "test": 0.15, "seed": 0}
+COMPARE = "compare"
+# What an experiment can measure besides the default head-to-head comparison: the
+# ``[study]`` table's ``kind`` → the module that parses its options and runs it.
+# Each module has ``TITLE``, ``parse_options(table) -> dict`` (raising ExperimentError)
+# and ``run(experiment, registry, run, state)``, a generator that returns the summary.
+# They are imported only when used, so reading an experiment file stays light.
+STUDY_MODULES: dict[str, str] = {}
 
 
 class ExperimentError(ValueError):
@@ -69,12 +77,14 @@ class Experiment:
     split: dict[str, Any]
     classical: tuple[ClassicalConfig, ...] = ()
     deep: tuple[DeepConfig, ...] = ()
+    study: ComponentRef = ComponentRef(COMPARE)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fully resolved configuration, as written into a run."""
+        """The fully resolved configuration, as written into a run (and accepted back by parse_experiment)."""
         return {
             "title": self.title,
             "description": self.description,
+            "study": {"kind": self.study.name, **self.study.params},
             "dataset": self.dataset.to_dict(),
             "split": dict(self.split),
             "classical": [
@@ -117,8 +127,25 @@ def load_experiment(path: Path, registry: Registry) -> Experiment:
         raise ExperimentError(f"{path}: {exc}") from None
 
 
+def study_module(kind: str) -> Any:
+    """The module that runs a ``[study]`` of this kind."""
+    if kind not in STUDY_MODULES:
+        known = ", ".join(sorted([COMPARE, *STUDY_MODULES]))
+        raise ExperimentError(f"[study] kind {kind!r} is unknown; use one of {known}")
+    return importlib.import_module(STUDY_MODULES[kind])
+
+
+def _study(value: Any) -> ComponentRef:
+    table = dict(_table(value, "[study]"))
+    kind = table.pop("kind", COMPARE)
+    if kind == COMPARE:
+        _check_keys(table, set(), "[study] of kind 'compare'")
+        return ComponentRef(COMPARE)
+    return ComponentRef(str(kind), study_module(str(kind)).parse_options(table))
+
+
 def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
-    _check_keys(data, {"title", "description", "dataset", "split", "classical", "deep"}, "the file")
+    _check_keys(data, {"title", "description", "study", "dataset", "split", "classical", "deep"}, "the file")
     if "dataset" not in data:
         raise ExperimentError("missing [dataset] section; add e.g. [dataset] name = \"shapes\"")
     split = {**SPLIT_DEFAULTS, **_table(data.get("split", {}), "[split]")}
@@ -138,6 +165,7 @@ def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
         split=split,
         classical=classical,
         deep=deep,
+        study=_study(data.get("study", {})),
     )
 
 
@@ -234,8 +262,14 @@ def load_dataset(experiment: Experiment, registry: Registry) -> ImageDataset:
 def run_experiment(
     experiment: Experiment, registry: Registry, run: Run, state: TaskState
 ) -> Generator[Any, None, dict[str, Any]]:
-    """Run every pipeline of ``experiment`` into ``run``, yielding engine events; returns the summary."""
+    """Run ``experiment`` into ``run``, yielding engine events; returns the summary.
+
+    The default study runs every pipeline once, head to head; other studies
+    (``[study] kind = ...``) are run by their own module.
+    """
     run.write("config.json", experiment.to_dict())
+    if experiment.study.name != COMPARE:
+        return (yield from study_module(experiment.study.name).run(experiment, registry, run, state))
     summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "pipelines": {}}
     run.log(f"started '{experiment.title}'")
     try:
