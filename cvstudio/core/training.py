@@ -337,6 +337,21 @@ class _DeviceData:
         return (raw.float() / 255.0 - self.mean) / self.std
 
 
+def warm_up() -> None:
+    """Load what torch loads lazily on the first training step, ahead of it.
+
+    The first optimizer imports ``torch._dynamo``: about a second of imports
+    that hold the interpreter lock in long stretches. Done while the app
+    starts, the window stays responsive when the user presses Run.
+    """
+    import torch
+
+    weight = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    (weight * 2).sum().backward()
+    optimizer.step()
+
+
 def _optimizer(model: Any, config: TrainConfig) -> Any:
     import torch
 

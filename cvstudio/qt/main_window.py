@@ -31,7 +31,7 @@ from cvstudio.core.experiment import (
 )
 from cvstudio.core.runs import Run, RunStore
 from cvstudio.core.tasks import Progress
-from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd
+from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd, warm_up
 from cvstudio.plugins import Registry
 from cvstudio.qt.panels.activations import ActivationsPanel
 from cvstudio.qt.panels.dataset import DatasetPanel
@@ -52,6 +52,13 @@ JOB_TITLES = {
     "dataset": "Loading the dataset", "devices": "Detecting devices", "explain": "Explaining the features",
     "classical": "The classical pipelines", "deep": "Training the network", "run-dataset": "Loading the run's dataset",
 }
+
+
+def _detect_devices() -> list[Any]:
+    """The device picker's entries; torch's lazy first-step imports are done here too, off the Run path."""
+    devices = available_devices()
+    warm_up()
+    return devices
 
 
 class MainWindow(QMainWindow):
@@ -155,7 +162,7 @@ class MainWindow(QMainWindow):
         """After the window is shown: restore or load the experiment, then load the data (in workers)."""
         self.set_experiment(self._initial_state())
         self.started = True
-        self._launch("devices", single(available_devices), lambda w: self.pipelines.set_devices(w.result))
+        self._launch("devices", single(_detect_devices), lambda w: self.pipelines.set_devices(w.result))
 
     def _initial_state(self) -> dict[str, Any]:
         """The last session's experiment if it came from the same file, else the file itself."""

@@ -20,7 +20,7 @@ from cvstudio.core.tasks import TaskState
 from cvstudio.core.training import ActivationSnapshot
 from cvstudio.qt.images import activation_mosaic
 from cvstudio.qt.plots import ImagePanel
-from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.theme import DARK, Theme, style_plots
 from cvstudio.specs import Spec
 
 FIT_SAMPLE = 300
@@ -62,45 +62,59 @@ def explain_job(cache: ExtractorCache, specs: Mapping[str, tuple[Spec, dict[str,
 
 
 class _Card(QGroupBox):
-    """One extractor: its caption, its picture and/or its histogram."""
+    """One extractor: its caption, its picture and/or its histogram.
+
+    The picture and the chart are built with the first explanation: seven
+    extractors' plots would otherwise cost the window a tenth of a second to open.
+    """
 
     def __init__(self, spec: Spec) -> None:
         super().__init__(spec.display_name)
         self.setToolTip(spec.description)
-        self.caption = QLabel("…", wordWrap=True)
+        self.caption = QLabel("Click an image in the Dataset view to see what this extractor computes.",
+                              wordWrap=True)
         self.caption.setObjectName("description")
-        self.picture = ImagePanel(colormap="inferno")
-        self.bars_plot = pg.PlotWidget(enableMenu=False)  # a fixed chart: no menu to build at startup
-        self.bars_plot.setMouseEnabled(False, False)
-        self.bars_plot.hideButtons()
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
-        self.bars_plot.addItem(self.bars)
-        for view in (self.picture, self.bars_plot):
-            view.setMinimumHeight(180)
+        self.picture: ImagePanel | None = None
+        self.bars_plot: pg.PlotWidget | None = None
+        self.setMinimumHeight(120)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
-        layout.addWidget(self.picture, 1)
-        layout.addWidget(self.bars_plot, 1)
+
+    def _build_views(self, theme: Theme) -> tuple[ImagePanel, pg.PlotWidget]:
+        if self.picture is None or self.bars_plot is None:
+            self.picture = ImagePanel(colormap="inferno")
+            self.bars_plot = pg.PlotWidget(enableMenu=False)  # a fixed chart: no menu to build
+            self.bars_plot.setMouseEnabled(False, False)
+            self.bars_plot.hideButtons()
+            self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+            self.bars_plot.addItem(self.bars)
+            for view in (self.picture, self.bars_plot):
+                view.setMinimumHeight(180)
+                self.layout().addWidget(view, 1)
+            style_plots(self, theme)
+        return self.picture, self.bars_plot
 
     def show_explanation(self, explanation: Explanation | str, theme: Theme) -> None:
         if isinstance(explanation, str):
             self.caption.setText(f"could not explain: {explanation}")
-            self.picture.hide()
-            self.bars_plot.hide()
+            for view in (self.picture, self.bars_plot):
+                if view is not None:
+                    view.hide()
             return
+        picture, bars_plot = self._build_views(theme)
         self.caption.setText(explanation.caption)
-        self.picture.setVisible(explanation.image is not None)
+        picture.setVisible(explanation.image is not None)
         if explanation.image is not None:
-            self.picture.show_image(np.asarray(explanation.image))
-        self.bars_plot.setVisible(explanation.values is not None)
+            picture.show_image(np.asarray(explanation.image))
+        bars_plot.setVisible(explanation.values is not None)
         if explanation.values is not None:
             values = np.asarray(explanation.values, dtype=np.float64)
             self.bars.setOpts(x=np.arange(len(values)), height=values, brush=pg.mkBrush(theme.accent),
                               pen=pg.mkPen(None))
-            axis = self.bars_plot.getAxis("bottom")
+            axis = bars_plot.getAxis("bottom")
             labels = explanation.labels
             axis.setTicks([list(enumerate(labels))] if labels and len(labels) <= MAX_TICK_LABELS else None)
-            self.bars_plot.autoRange()
+            bars_plot.autoRange()
 
 
 class FeaturesPanel(QWidget):
