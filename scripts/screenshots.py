@@ -64,7 +64,7 @@ def main() -> int:
     settle(app, 1.0)
     shoot(window.dataset_panel, "dataset")
     shoot(window.pipelines, "pipelines")
-    window.pipelines.training.fields["epochs"].setValue(EPOCHS)
+    window.pipelines.deep.editors[0].training.fields["epochs"].setValue(EPOCHS)
     window.run()
     wait(app, lambda: len(window.training.series["val_accuracy"].x) >= 1)
     shoot(window.activations, "activations-live")

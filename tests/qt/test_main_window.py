@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from cvstudio.core.training import EpochEnd
 from cvstudio.qt.images import activation_mosaic
@@ -55,7 +56,7 @@ def test_switching_dataset_and_model_rebuilds_the_forms(qtbot, make_window):
     qtbot.waitUntil(lambda: window.dataset.num_classes == 4, timeout=20000)
     assert "4 classes" in window.dataset_panel.info.text()
 
-    model = window.pipelines.model
+    model = window.pipelines.deep.editors[0].model
     model.combo.setCurrentIndex(model.combo.findData("mlp"))
     assert {"hidden", "layers", "dropout"} <= set(model.form.fields)
     model.form.fields["hidden"].setValue(32)
@@ -159,3 +160,27 @@ def test_reopening_a_run_shows_its_curves_and_results(qtbot, make_window, wait_f
     assert np.allclose(window.training.curves["val_accuracy"].getData()[1], [e.val_accuracy for e in epochs])
     assert set(window.results.evaluations) == {"CNN"}
     assert window.tabs.currentWidget() is window.training
+
+
+def test_every_network_of_the_experiment_is_edited_and_trained_in_turn(qtbot, make_window, wait_for_run):
+    window = make_window(epochs=1)
+    networks = window.pipelines.deep
+    first = networks.editors[0].state().get("label")
+    networks.add({"label": "Second MLP", "model": {"name": "mlp", "params": {"hidden": 16}}, "epochs": 1})
+    assert [e.state().get("label") for e in networks.editors] == [first, "Second MLP"]
+    assert window.experiment_state()["deep"][1]["model"]["params"]["hidden"] == 16
+
+    window.run()
+    wait_for_run(window)
+    summary = window.runs["deep"].read("summary.json")
+    assert summary["status"] == "completed" and "Second MLP" in summary["pipelines"]
+    first_label = next(label for label in summary["pipelines"] if label != "Second MLP")
+    # the first network's result stays on the plot as a line while the second one's curves are drawn
+    assert first_label in window.training.references
+    assert window.training.series["val_accuracy"].x == [1]
+
+    remove = [b for b in networks.editors[0].findChildren(QPushButton) if b.text() == "Remove"][0]
+    remove.click()
+    assert [d.get("label") for d in window.experiment_state()["deep"]] == ["Second MLP"]
+    networks.editors[0].removed.emit(networks.editors[0])
+    assert window.experiment_state()["deep"] == []

@@ -38,7 +38,7 @@ def test_a_broken_plugin_is_shown_and_another_model_still_trains(qtbot, make_win
     text = window.plugins.details.toPlainText()
     assert "RuntimeError: this plugin is broken on purpose" in text and "Traceback" in text
 
-    model = window.pipelines.model
+    model = window.pipelines.deep.editors[0].model
     model.combo.setCurrentIndex(model.combo.findData("mlp"))
     window.run()
     wait_for_run(window)
@@ -81,11 +81,11 @@ def test_param_form_builds_one_field_per_kind_and_round_trips(qtbot):
 
 def test_settings_survive_a_restart(qtbot, make_window, settings_path: Path):
     window = make_window()
-    window.pipelines.training.fields["epochs"].setValue(7)
+    window.pipelines.deep.editors[0].training.fields["epochs"].setValue(7)
     window.dark_action.setChecked(False)
     window.close()
     again = make_window()
-    assert again.pipelines.training.fields["epochs"].value() == 7
+    assert again.pipelines.deep.editors[0].training.fields["epochs"].value() == 7
     assert again.theme.name == "light" and not again.dark_action.isChecked()
     # Xvfb's small default screen makes Qt clamp any restored size, so check what was saved
     assert not again.settings.value("geometry").isEmpty() and not again.settings.value("window_state").isEmpty()

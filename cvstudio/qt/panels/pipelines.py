@@ -6,7 +6,7 @@ what the teacher sets here runs exactly like ``cvstudio run`` would.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -94,31 +94,43 @@ class FeatureChecklist(QWidget):
                 self.forms[name].set_values(chosen[name])
 
 
-class ClassicalEditor(QGroupBox):
-    """One classical pipeline: a label, the features, the classifier."""
+class PipelineEditor(QGroupBox):
+    """One pipeline's box: an optional label, the subclass's fields, a Remove button."""
 
     removed = Signal(QWidget)
 
-    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
-        super().__init__("Classical pipeline", parent)
-        self.label = QLineEdit(placeholderText="label (default: features → classifier)")
-        self.features = FeatureChecklist(registry.specs("feature_extractors"))
-        self.classifier = ComponentPicker(registry.specs("classifiers"))
-        remove = QPushButton("Remove this pipeline")
+    def __init__(self, title: str, placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.label = QLineEdit(placeholderText=placeholder)
+        self.fields = QVBoxLayout()
+        remove = QPushButton("Remove")
+        remove.setToolTip("Remove this pipeline from the experiment")
         remove.clicked.connect(lambda: self.removed.emit(self))
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
-        layout.addWidget(QLabel("<b>Hand-crafted features</b>"))
-        layout.addWidget(self.features)
-        layout.addWidget(QLabel("<b>Classifier</b>"))
-        layout.addWidget(self.classifier)
+        layout.addLayout(self.fields)
         layout.addWidget(remove, 0, Qt.AlignmentFlag.AlignRight)
 
-    def state(self) -> dict[str, Any]:
-        state = {"features": self.features.state(), "classifier": self.classifier.state()}
+    def labelled(self, state: dict[str, Any]) -> dict[str, Any]:
         if self.label.text().strip():
             state["label"] = self.label.text().strip()
         return state
+
+
+class ClassicalEditor(PipelineEditor):
+    """One classical pipeline: the features, the classifier."""
+
+    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
+        super().__init__("Classical pipeline", "label (default: features → classifier)", parent)
+        self.features = FeatureChecklist(registry.specs("feature_extractors"))
+        self.classifier = ComponentPicker(registry.specs("classifiers"))
+        self.fields.addWidget(QLabel("<b>Hand-crafted features</b>"))
+        self.fields.addWidget(self.features)
+        self.fields.addWidget(QLabel("<b>Classifier</b>"))
+        self.fields.addWidget(self.classifier)
+
+    def state(self) -> dict[str, Any]:
+        return self.labelled({"features": self.features.state(), "classifier": self.classifier.state()})
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         self.label.setText(state.get("label", ""))
@@ -128,79 +140,28 @@ class ClassicalEditor(QGroupBox):
             self.classifier.set_state(state["classifier"])
 
 
-class PipelinesPanel(QWidget):
-    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.registry = registry
-        self.editors: list[ClassicalEditor] = []
-        self.classical_host = QWidget()
-        self.classical_layout = QVBoxLayout(self.classical_host)
-        add = QPushButton("Add a classical pipeline")
-        add.clicked.connect(lambda: self.add_classical({}))
-        self.classical_layout.addWidget(add)
-        self.classical_layout.addStretch(1)
+class DeepEditor(PipelineEditor):
+    """One network and how it is trained."""
 
-        self.deep_label = QLineEdit(placeholderText="label (default: the model's name)")
+    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
+        super().__init__("Network", "label (default: the model's name)", parent)
         self.model = ComponentPicker(registry.specs("models"))
         self.training = ParamForm(TRAINING_PARAMS)
-        self.devices = QLabel("Detecting devices…")
-        self.devices.setObjectName("description")
-        self.devices.setWordWrap(True)
-        deep = QWidget()
-        deep_layout = QVBoxLayout(deep)
-        deep_layout.addWidget(self.deep_label)
-        model_box = QGroupBox("Network")
-        QVBoxLayout(model_box).addWidget(self.model)
-        training_box = QGroupBox("Training")
-        training_layout = QVBoxLayout(training_box)
-        training_layout.addWidget(self.training)
-        training_layout.addWidget(self.devices)
-        deep_layout.addWidget(model_box)
-        deep_layout.addWidget(training_box)
-        deep_layout.addStretch(1)
-
-        left = QVBoxLayout()
-        left.addWidget(_heading("Classical: features a person designed → classifier"))
-        left.addWidget(_scrolling(self.classical_host), 1)
-        right = QVBoxLayout()
-        right.addWidget(_heading("Deep: a network learns its own features"))
-        right.addWidget(_scrolling(deep), 1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 1)
-        layout.addLayout(right, 1)
-
-    def add_classical(self, state: Mapping[str, Any]) -> ClassicalEditor:
-        editor = ClassicalEditor(self.registry)
-        editor.set_state(state)
-        editor.removed.connect(self._remove)
-        self.classical_layout.insertWidget(len(self.editors), editor)
-        self.editors.append(editor)
-        return editor
-
-    @Slot(QWidget)
-    def _remove(self, editor: ClassicalEditor) -> None:
-        self.editors.remove(editor)
-        editor.deleteLater()
+        self.fields.addWidget(self.model)
+        self.fields.addWidget(QLabel("<b>Training</b>"))
+        self.fields.addWidget(self.training)
 
     def state(self) -> dict[str, Any]:
-        deep = {"model": self.model.state(), **self.training.values()}
-        if self.deep_label.text().strip():
-            deep["label"] = self.deep_label.text().strip()
-        return {"classical": [e.state() for e in self.editors], "deep": [deep]}
+        return self.labelled({"model": self.model.state(), **self.training.values()})
 
-    def set_state(self, classical: Iterable[Mapping[str, Any]], deep: Iterable[Mapping[str, Any]]) -> None:
-        for editor in list(self.editors):
-            self._remove(editor)
-        for state in classical:
-            self.add_classical(state)
-        first = next(iter(deep), None)
-        if first is not None:
-            self.deep_label.setText(first.get("label", ""))
-            self.model.set_state(first["model"])
-            self.training.set_values({k: v for k, v in first.items() if k not in ("label", "model")})
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        self.label.setText(state.get("label", ""))
+        if "model" in state:
+            self.model.set_state(state["model"])
+        self.training.set_values({k: v for k, v in state.items() if k not in ("label", "model")})
 
     def set_devices(self, devices: list[DeviceInfo]) -> None:
-        """Say what this machine offers, and grey out devices it lacks."""
+        """Grey out the devices this machine lacks, with the reason as a tooltip."""
         combo = self.training.fields["device"]
         usable = {d.name: d for d in devices}
         for row in range(combo.count()):
@@ -208,8 +169,87 @@ class PipelinesPanel(QWidget):
             if device is not None:
                 combo.model().item(row).setEnabled(device.available)
                 combo.setItemData(row, device.detail, Qt.ItemDataRole.ToolTipRole)
+
+
+class EditorList(QWidget):
+    """A column of pipeline editors of one kind, with an Add button below them."""
+
+    added = Signal(QWidget)
+
+    def __init__(self, make: Callable[[], PipelineEditor], add_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.make = make
+        self.editors: list[PipelineEditor] = []
+        self.column = QVBoxLayout(self)
+        add = QPushButton(add_text)
+        add.clicked.connect(lambda: self.add({}))
+        self.column.addWidget(add)
+        self.column.addStretch(1)
+
+    def add(self, state: Mapping[str, Any]) -> PipelineEditor:
+        editor = self.make()
+        editor.set_state(state)
+        editor.removed.connect(self._remove)
+        self.column.insertWidget(len(self.editors), editor)
+        self.editors.append(editor)
+        self.added.emit(editor)
+        return editor
+
+    @Slot(QWidget)
+    def _remove(self, editor: PipelineEditor) -> None:
+        self.editors.remove(editor)
+        editor.deleteLater()
+
+    def state(self) -> list[dict[str, Any]]:
+        return [editor.state() for editor in self.editors]
+
+    def set_state(self, states: Iterable[Mapping[str, Any]]) -> None:
+        for editor in list(self.editors):
+            self._remove(editor)
+        for state in states:
+            self.add(state)
+
+
+class PipelinesPanel(QWidget):
+    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.classical = EditorList(lambda: ClassicalEditor(registry), "Add a classical pipeline")
+        self.deep = EditorList(lambda: DeepEditor(registry), "Add a network")
+        self.deep.added.connect(self._show_devices)
+        self.device_list: list[DeviceInfo] = []
+        self.devices = QLabel("Detecting devices…")
+        self.devices.setObjectName("description")
+        self.devices.setWordWrap(True)
+        left = QVBoxLayout()
+        left.addWidget(_heading("Classical: features a person designed → classifier"))
+        left.addWidget(_scrolling(self.classical), 1)
+        right = QVBoxLayout()
+        right.addWidget(_heading("Deep: a network learns its own features"))
+        right.addWidget(self.devices)
+        right.addWidget(_scrolling(self.deep), 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 1)
+
+    def state(self) -> dict[str, Any]:
+        return {"classical": self.classical.state(), "deep": self.deep.state()}
+
+    def set_state(self, classical: Iterable[Mapping[str, Any]], deep: Iterable[Mapping[str, Any]]) -> None:
+        self.classical.set_state(classical)
+        self.deep.set_state(deep)
+
+    def set_devices(self, devices: list[DeviceInfo]) -> None:
+        """Say what this machine offers, and grey out devices it lacks in every network's form."""
+        self.device_list = devices
         found = [f"{d.name} ({d.detail})" for d in devices if d.available]
-        self.devices.setText("Detected: " + ", ".join(found))
+        self.devices.setText("Devices detected: " + ", ".join(found))
+        for editor in self.deep.editors:
+            editor.set_devices(devices)
+
+    @Slot(QWidget)
+    def _show_devices(self, editor: DeepEditor) -> None:
+        if self.device_list:
+            editor.set_devices(self.device_list)
 
 
 def _heading(text: str) -> QLabel:

@@ -137,15 +137,11 @@ class TrainingPanel(QWidget):
 
     def reset(self, epochs: int = 0) -> None:
         """Forget the last run's curves and reference lines."""
-        self.series = {name: Series(limit=BATCH_POINTS if name.startswith("batch_") else 0, dirty=True)
-                       for name in self.curves}
-        self.x_last = self.loss_top = 0.0
-        self.framed = (-1.0, -1.0)
+        self._clear_curves(epochs)
         for line in self.references.values():
             self.accuracy_plot.removeItem(line)
         self.references = {}
-        self.epochs = epochs
-        self.smoothed: dict[str, float] = {}
+        self.finished_network: tuple[str, float] | None = None
         self.deep_started = 0.0
         self.throughput = 0.0
         self.last_batch: BatchEnd | None = None
@@ -153,8 +149,20 @@ class TrainingPanel(QWidget):
         self.deep.set(0, "idle")
         self.refresh(force=True)
 
+    def _clear_curves(self, epochs: int) -> None:
+        self.series = {name: Series(limit=BATCH_POINTS if name.startswith("batch_") else 0, dirty=True)
+                       for name in self.curves}
+        self.x_last = self.loss_top = 0.0
+        self.framed = (-1.0, -1.0)
+        self.epochs = epochs
+        self.smoothed: dict[str, float] = {}
+
     def pipeline_started(self, label: str, kind: str) -> None:
         if kind == "deep":
+            if self.finished_network is not None:  # the next network gets the curves; the last one a line
+                self.add_reference(*self.finished_network)
+                self._clear_curves(self.epochs)
+                self.finished_network = None
             self.deep_started = time.perf_counter()
             self.deep.title.setText(f"<b>Deep: {label}</b>")
         else:
@@ -190,7 +198,7 @@ class TrainingPanel(QWidget):
         )
 
     def add_reference(self, label: str, accuracy: float) -> None:
-        """A classical pipeline's validation accuracy as a dashed, labelled horizontal line."""
+        """A finished pipeline's validation accuracy as a dashed, labelled horizontal line."""
         if label in self.references:
             self.accuracy_plot.removeItem(self.references.pop(label))
         line = pg.InfiniteLine(pos=accuracy, angle=0, movable=False, label=f"{label}: {accuracy:.1%}",
@@ -207,6 +215,7 @@ class TrainingPanel(QWidget):
         if kind == "deep":
             self.refresh(force=True)
             self.last_batch = None  # the finished line must not be overwritten by a stale progress line
+            self.finished_network = (label, summary["val_accuracy"])
         text = f"done — validation {summary['val_accuracy']:.1%}, test {summary['test_accuracy']:.1%}"
         (self.deep if kind == "deep" else self.classical).set(1.0, f"{label}: {text}")
         if kind == "classical":
