@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make run` opens the course on its first step; `make lesson` runs its first experiment headless.
+COURSE := resources/lessons/course.toml
 LESSON := resources/lessons/why-deep-learning.toml
 # Debian packages Qt needs to run headless (Xvfb, xcb platform plugin, fonts).
 QT_DEBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
@@ -11,14 +13,17 @@ QT_DEBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
 
 .PHONY: run test test-slow bench screenshots system-deps lesson clean
 
-$(STAMP): pyproject.toml
+# The example plugins install like a third party's; `make test` runs their tests too.
+EXAMPLES := $(wildcard plugins/examples/*/pyproject.toml)
+
+$(STAMP): pyproject.toml $(EXAMPLES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test]" $(foreach example,$(EXAMPLES),-e $(dir $(example)))
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m cvstudio gui $(LESSON)
+	$(PY) -m cvstudio gui $(COURSE)
 
 system-deps:
 	@if ! command -v Xvfb >/dev/null; then \

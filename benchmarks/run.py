@@ -27,6 +27,7 @@ def lazy_import() -> bool:
 def main() -> None:
     from bench_gui import gui_ratios
     from bench_hog import hog_vs_skimage
+    from bench_inference import inference_ratios
     from bench_training import train_overhead
 
     results = {
@@ -34,6 +35,7 @@ def main() -> None:
         "hog_vs_skimage": round(hog_vs_skimage(), 1),
         "train_overhead": round(train_overhead(), 3),
         **gui_ratios(),
+        **inference_ratios(),
     }
     print(json.dumps(results))
 

@@ -11,6 +11,7 @@ from cvstudio.specs import (
     DatasetSpec,
     FeatureExtractorSpec,
     ModelSpec,
+    PanelSpec,
     Param,
     SpecError,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "DatasetSpec",
     "FeatureExtractorSpec",
     "ModelSpec",
+    "PanelSpec",
     "Param",
     "SpecError",
     "__version__",

@@ -1,4 +1,4 @@
-"""The command line: `cvstudio [gui] | run | plugins | runs`.
+"""The command line: `cvstudio [gui] | run | plugins | plugin new | runs | report | export | predict`.
 
 Every command drives the same engine as the GUI. Errors print one clear line
 on stderr and exit non-zero; tracebacks are for `--debug`.
@@ -45,22 +45,48 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = sub.add_parser("gui", help="open the desktop app (the default command)")
     gui.add_argument("experiment", nargs="?", type=Path, help="experiment or lesson file to open")
-    run = sub.add_parser("run", help="run an experiment file headless and save it as a run")
-    run.add_argument("experiment", type=Path, help="experiment TOML file, e.g. resources/lessons/why-deep-learning.toml")
+    run = sub.add_parser("run", help="run an experiment file (or every step of a lesson) headless, saving runs")
+    run.add_argument("experiment", type=Path,
+                     help="experiment or lesson TOML file, e.g. resources/lessons/why-deep-learning.toml")
+    run.add_argument("--step", type=int, help="for a lesson: run only this step's experiment (from 1)")
+    run.add_argument("--report", type=Path, help="also write an HTML report of the runs made to this file")
     run.add_argument("--out", type=Path, help="runs directory (default: $CVSTUDIO_RUNS_DIR or the user data dir)")
     run.add_argument("--epochs", type=int, help="override the epochs of every deep pipeline")
     run.add_argument("--device", help="override the device of every deep pipeline: auto, cpu, cuda, mps")
     plugins = sub.add_parser("plugins", help="list plugins, what they provide and their errors")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugin = sub.add_parser("plugin", help="start writing a plugin: `cvstudio plugin new NAME --kind KIND`")
+    plugin_sub = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True)
+    new = plugin_sub.add_parser("new", help="create an installable plugin package whose tests already pass")
+    new.add_argument("name", help="plugin name, e.g. my-gabor (also the package: my_gabor)")
+    new.add_argument("--kind", required=True, choices=["feature", "classifier", "model", "dataset"])
+    new.add_argument("--dir", type=Path, default=Path("."), help="where to create the package folder (default: here)")
     runs = sub.add_parser("runs", help="list saved runs")
     runs.add_argument("--out", type=Path, help="runs directory")
+    runs.add_argument("--csv", type=Path, help="write every run's results (one row per pipeline) to this CSV file")
+    report = sub.add_parser("report", help="write a self-contained HTML report of one or more runs")
+    report.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run folders, as `cvstudio runs` lists them")
+    report.add_argument("-o", "--output", type=Path, help="HTML file to write (default: RUN_DIR/report.html)")
+    export = sub.add_parser("export", help="export a run's trained network to ONNX, verified against torch")
+    export.add_argument("run_dir", type=Path, help="the run's folder, as `cvstudio runs` lists it")
+    export.add_argument("-o", "--output", type=Path, help="ONNX file to write (default: RUN_DIR/exports/<pipeline>.onnx)")
+    export.add_argument("--pipeline", help="which deep pipeline, by label (needed when the run has several)")
+    predict = sub.add_parser("predict", help="classify images with an ONNX model in ONNX Runtime")
+    predict.add_argument("model", type=Path, help="an .onnx file: a cvstudio export or any image classifier")
+    predict.add_argument("images", type=Path, nargs="+", help="image files and folders of images")
+    predict.add_argument("--provider", default="auto", help="auto (TensorRT > CUDA > CPU), cpu, cuda or tensorrt")
+    predict.add_argument("--topk", type=int, default=3, help="how many classes to show per image")
+    predict.add_argument("--csv", type=Path, help="also write every prediction to this CSV file")
+    predict.add_argument("--config", type=Path, help="preprocessing config (default: MODEL.preprocess.json if present)")
+    predict.add_argument("--labels", type=Path, help="class names, one a line (default: MODEL.labels.txt if present)")
+    predict.add_argument("--batch-size", type=int, default=32, help="images per ONNX Runtime call")
     return parser
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from cvstudio.core.experiment import bundled_lesson
+    from cvstudio.core.lessons import default_course
 
-    experiment = args.experiment or bundled_lesson()
+    experiment = args.experiment or default_course()
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
@@ -78,13 +104,45 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from cvstudio.core.experiment import load_experiment, run_experiment
-    from cvstudio.core.runs import RunStore
-    from cvstudio.core.tasks import Cancelled, TaskState
+    """Run an experiment file, or each experiment of a lesson once, in step order (``--step``: just one)."""
+    from cvstudio.core.lessons import check_lesson, is_lesson_file, load_lesson
     from cvstudio.plugins import load_registry
 
     registry = load_registry()
-    experiment = load_experiment(args.experiment, registry)
+    paths, title = [args.experiment], None
+    if is_lesson_file(args.experiment):
+        lesson = load_lesson(args.experiment)
+        check_lesson(lesson, registry)
+        title = lesson.title
+        if args.step is not None:
+            if not 1 <= args.step <= len(lesson.steps):
+                print(f"error: --step {args.step}: the lesson has steps 1 to {len(lesson.steps)}", file=sys.stderr)
+                return EXIT_USAGE
+            paths = [lesson.steps[args.step - 1].experiment]
+        else:
+            paths = lesson.experiments()
+    elif args.step is not None:
+        print(f"error: --step is for lesson files; {args.experiment} is an experiment", file=sys.stderr)
+        return EXIT_USAGE
+    runs = []
+    for path in paths:
+        code = _run_experiment_file(path, registry, args, runs)
+        if code:
+            return code
+    if args.report:
+        from cvstudio.core.report import write_report
+
+        print(f"report {write_report(runs, args.report, title)}", file=sys.stderr)
+    return 0
+
+
+def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, runs: list[Any]) -> int:
+    """Run one experiment file into a new run (appended to ``runs``); returns the exit code."""
+    from cvstudio.core.experiment import load_experiment, run_experiment
+    from cvstudio.core.runs import RunStore
+    from cvstudio.core.tasks import Cancelled, TaskState
+
+    experiment = load_experiment(path, registry)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
     if overrides:
         from cvstudio.core.training import TRAINING_PARAMS
@@ -94,6 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 overrides[param.name] = param.validate(overrides[param.name])
         experiment = experiment.with_training(**overrides)
     run = RunStore(args.out).create(experiment.title)
+    runs.append(run)
     printer = ProgressPrinter(sys.stderr)
     print(f"run {run.path}", file=sys.stderr)
     try:
@@ -151,6 +210,8 @@ class ProgressPrinter:
         elif isinstance(event, PipelineFinished):
             s = event.summary
             self.line(f"  done: val acc {s['val_accuracy']:.3f}, test acc {s['test_accuracy']:.3f} ({s['seconds']:.1f} s)")
+        elif hasattr(event, "describe"):  # a study's own events say what they are
+            self.line(event.describe())
 
     def bar(self, label: str, done: int, total: int, extra: str = "") -> None:
         if not self.live or (time.monotonic() - self.last_draw < 0.1 and done < total):
@@ -173,6 +234,11 @@ class ProgressPrinter:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
+    """The result table: a study's own (its module's ``format_summary``), else one line per pipeline."""
+    if summary.get("study", "compare") != "compare":
+        from cvstudio.core.experiment import study_module
+
+        return study_module(summary["study"]).format_summary(summary)
     lines = [f"{summary['title']} — {summary['status']}"]
     width = max((len(name) for name in summary["pipelines"]), default=10)
     lines.append(f"{'pipeline':<{width}}  kind       val acc  test acc  seconds")
@@ -223,6 +289,18 @@ def format_plugins(registry: Any) -> str:
     return "\n".join(lines)
 
 
+def cmd_plugin(args: argparse.Namespace) -> int:
+    from cvstudio.scaffold import ScaffoldError, create_plugin
+
+    try:
+        target = create_plugin(args.name, args.kind, args.dir)
+    except ScaffoldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"created {target}\nnext:\n  pip install -e {target}\n  pytest {target}\n  cvstudio plugins")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from cvstudio.core.runs import RunStore
 
@@ -232,7 +310,63 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"no runs yet in {store.root}")
     for run in runs:
         print(f"{run.id}  {run.status}")
+    if args.csv:
+        from cvstudio.core.report import write_results_csv
+
+        rows = write_results_csv(runs, args.csv)
+        print(f"wrote {rows} row(s) for {len(runs)} run(s) to {args.csv}", file=sys.stderr)
     return 0
 
 
-COMMANDS = {"gui": cmd_gui, "run": cmd_run, "plugins": cmd_plugins, "runs": cmd_runs}
+def cmd_report(args: argparse.Namespace) -> int:
+    from cvstudio.core.report import open_run, write_report
+
+    runs = [open_run(path) for path in args.run_dirs]
+    output = args.output or runs[0].path / "report.html"
+    print(write_report(runs, output))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from cvstudio.core.export import TOLERANCE, export_run
+    from cvstudio.plugins import load_registry
+
+    result = export_run(args.run_dir, load_registry(), args.output, args.pipeline)
+    print(f"exported {result.pipeline!r} to {result.path} ({result.exporter} exporter)")
+    print(f"verified on {result.verified_on}: max |ONNX Runtime - torch| = {result.max_abs_diff:.2g} "
+          f"(limit {TOLERANCE:g})")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from cvstudio.core.inference import Predictor
+    from cvstudio.core.inference_jobs import list_images, predict_files, write_csv
+    from cvstudio.core.preprocessing import Preprocessing
+    from cvstudio.core.tasks import TaskState
+
+    preprocessing = Preprocessing.load(args.config) if args.config else None
+    predictor = Predictor(args.model, args.provider, preprocessing, args.labels)
+    if predictor.notice:
+        print(f"warning: {predictor.notice}", file=sys.stderr)
+    print(f"{args.model.name}: {predictor.describe()}", file=sys.stderr)
+    paths = list_images(args.images)
+    if not paths:
+        print("error: no image files in the given folders (looked for .png, .jpg, .bmp, .tif, .webp)", file=sys.stderr)
+        return EXIT_ERROR
+    results = yield_to(ProgressPrinter(sys.stderr),
+                       predict_files(predictor, paths, TaskState(), args.topk, args.batch_size))
+    for result in results:
+        if result.prediction is None:
+            print(f"{result.path}\terror: {result.error}")
+        else:
+            print(f"{result.path}\t" + "\t".join(f"{label} {p:.3f}" for label, p in result.prediction.top))
+    if args.csv:
+        write_csv(args.csv, results, args.topk)
+    failed = sum(r.prediction is None for r in results)
+    if failed:
+        print(f"{failed} of {len(results)} file(s) could not be read", file=sys.stderr)
+    return EXIT_ERROR if failed == len(results) else 0
+
+
+COMMANDS = {"gui": cmd_gui, "run": cmd_run, "plugins": cmd_plugins, "plugin": cmd_plugin, "runs": cmd_runs,
+            "export": cmd_export, "predict": cmd_predict, "report": cmd_report}

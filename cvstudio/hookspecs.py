@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pluggy
 
-from cvstudio.specs import ClassifierSpec, DatasetSpec, FeatureExtractorSpec, ModelSpec
+from cvstudio.specs import ClassifierSpec, DatasetSpec, FeatureExtractorSpec, ModelSpec, PanelSpec
 
 hookspec = pluggy.HookspecMarker("cvstudio")
 
@@ -61,6 +61,20 @@ def cvstudio_register_models() -> list[ModelSpec]:
         called as ``factory(in_channels, image_size, num_classes, **params)``
         and returns a ``torch.nn.Module`` mapping (N, C, H, W) float tensors
         to (N, num_classes) logits.
+
+    Not firstresult: the specs of all plugins are gathered.
+    """
+
+
+@hookspec
+def cvstudio_register_panels() -> list[PanelSpec]:
+    """Return the panels this plugin docks in the main window.
+
+    :return: a list of :class:`~cvstudio.specs.PanelSpec`. Only the desktop
+        app calls a panel's factory, as ``factory(window)`` with the
+        :class:`~cvstudio.qt.main_window.MainWindow`; it returns a ``QWidget``
+        shown in a dock. Give the factory as a ``"module:attr"`` string so
+        that discovery stays free of Qt.
 
     Not firstresult: the specs of all plugins are gathered.
     """

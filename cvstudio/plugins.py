@@ -53,9 +53,12 @@ class PluginInfo:
     location: str
     specs: dict[str, list[str]] = field(default_factory=dict)
     errors: list[PluginError] = field(default_factory=list)
+    enabled: bool = True
 
     @property
     def status(self) -> str:
+        if not self.enabled:
+            return "disabled"
         if not self.errors:
             return "ok"
         return "partly loaded" if any(self.specs.values()) else "failed"
@@ -70,6 +73,22 @@ class Registry:
     components: dict[str, dict[str, tuple[Spec, str]]] = field(
         default_factory=lambda: {kind: {} for kind in SPEC_TYPES}
     )
+    load_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def disabled(self) -> frozenset[str]:
+        return frozenset(name for name, info in self.plugins.items() if not info.enabled)
+
+    def reload(self, disabled: Iterable[str] | None = None) -> Registry:
+        """A fresh registry loaded the same way as this one, so edited single-file plugins take effect.
+
+        ``disabled`` replaces the set of plugins to skip; by default the same
+        plugins stay disabled. Installed packages that were already imported
+        keep their code until the app restarts.
+        """
+        options = dict(self.load_options)
+        options["disabled"] = self.disabled if disabled is None else frozenset(disabled)
+        return load_registry(**options)
 
     @property
     def errors(self) -> list[PluginError]:
@@ -116,20 +135,25 @@ def load_registry(
     autoload: bool | None = None,
     extra_plugins: Iterable[Any] = (),
     directories: Iterable[Path] | None = None,
+    disabled: Iterable[str] = (),
 ) -> Registry:
     """Build a fresh plugin manager and registry.
 
     Built-ins always load. Third-party entry points and the user plugin
     directory load unless ``autoload`` is false (by default: unless
     ``CVSTUDIO_DISABLE_PLUGIN_AUTOLOAD`` is set). ``extra_plugins`` are
-    modules or objects registered directly, e.g. by a test.
+    modules or objects registered directly, e.g. by a test. Plugins named in
+    ``disabled`` are listed but not loaded.
     """
+    extra_plugins = tuple(extra_plugins)
+    directories = None if directories is None else [Path(d) for d in directories]
+    options = {"autoload": autoload, "extra_plugins": extra_plugins, "directories": directories}
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
     pm = pluggy.PluginManager("cvstudio")
     pm.add_hookspecs(hookspecs)
-    registry = Registry(pm)
-    loader = _Loader(registry)
+    registry = Registry(pm, load_options=options)
+    loader = _Loader(registry, frozenset(disabled))
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         builtin = ep.dist is not None and ep.dist.name == "cvstudio"
         if builtin or autoload:
@@ -145,8 +169,9 @@ def load_registry(
 
 
 class _Loader:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, disabled: frozenset[str]) -> None:
         self.registry = registry
+        self.disabled = disabled
         self.order: list[str] = []
 
     def add(self, name: str, source: str, location: str, load: Any) -> None:
@@ -154,7 +179,9 @@ class _Loader:
         unique = name
         while unique in plugins:
             unique = f"{name}#{len([p for p in plugins if p.startswith(name)]) + 1}"
-        info = plugins[unique] = PluginInfo(unique, source, location)
+        info = plugins[unique] = PluginInfo(unique, source, location, enabled=unique not in self.disabled)
+        if not info.enabled:
+            return
         try:
             plugin = load()
             self.registry.plugin_manager.register(plugin, name=unique)

@@ -198,10 +198,32 @@ class ModelSpec(Spec):
     year: int | None = None
 
 
+PANEL_AREAS = ("left", "right", "bottom")
+
+
+@dataclass(frozen=True)
+class PanelSpec(Spec):
+    """A panel docked in the main window: ``factory(window)`` returns a ``QWidget``.
+
+    The factory is called only by the desktop app, so a ``"module:attr"``
+    string keeps Qt out of plugin discovery. ``area`` is where the dock
+    starts: left, right or bottom.
+    """
+
+    kind: ClassVar[str] = "panel"
+    area: str = "right"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.area not in PANEL_AREAS:
+            raise SpecError(f"panel '{self.name}' has area {self.area!r}; use one of {', '.join(PANEL_AREAS)}")
+
+
 SPEC_TYPES: dict[str, type[Spec]] = {
     "datasets": DatasetSpec,
     "feature_extractors": FeatureExtractorSpec,
     "classifiers": ClassifierSpec,
     "models": ModelSpec,
+    "panels": PanelSpec,
 }
 

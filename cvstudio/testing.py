@@ -6,6 +6,7 @@ can use these fixtures without importing anything.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -41,6 +42,33 @@ def cvstudio_registry_with() -> Callable[..., Registry]:
 
     def build(*plugins: Any, directories: Iterable[Any] = ()) -> Registry:
         return load_registry(autoload=False, extra_plugins=plugins, directories=list(directories))
+
+    return build
+
+
+@pytest.fixture
+def cvstudio_main_window(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
+    """Build the main window, shown, with the built-ins plus the given plugins; closed after the test.
+
+    Opens the bundled lesson unless ``experiment`` names another file. Settings
+    and runs live in the test's temporary folder, so a second window of the
+    same test sees what the first saved. Needs pytest-qt; Qt is imported only
+    here, so this module stays importable without it.
+    """
+    qtbot = request.getfixturevalue("qtbot")
+    from cvstudio.core.experiment import bundled_lesson
+    from cvstudio.core.runs import RunStore
+    from cvstudio.qt.main_window import MainWindow
+    from cvstudio.qt.settings import open_settings
+
+    def build(*plugins: Any, experiment: Path | None = None) -> Any:
+        registry = load_registry(autoload=False, extra_plugins=plugins)
+        window = MainWindow(registry, experiment or bundled_lesson(), settings=open_settings(tmp_path / "settings.ini"),
+                            store=RunStore(tmp_path / "runs"))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
 
     return build
 

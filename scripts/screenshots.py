@@ -82,10 +82,131 @@ def main() -> int:
     window.runs_panel.refresh()
     shoot(window.runs_panel, "runs")
     shoot(window.plugins, "plugins")
+    shoot_inference(app, window, scratch)
     window.dark_action.setChecked(False)
     shoot(window.training, "training-light")
     window.close()
+    shoot_lesson(app, scratch)
+    shoot_studies(app, scratch)
+    shoot_measurements(app, scratch)
     return 0
+
+
+def shoot_inference(app, window, scratch: Path) -> None:
+    """The Inference view: the run's CNN exported, a folder of test images classified, a clip played live."""
+    import cv2
+
+    panel = window.inference
+    window.tabs.setCurrentWidget(panel)
+    wait(app, lambda: panel.runs.count() > 0 and "inference-providers" not in window.workers)
+    panel.export_button.click()
+    wait(app, lambda: panel.predictor is not None)
+    folder, images = scratch / "inference-images", window.dataset.images[::37][:24]
+    folder.mkdir()
+    for i, image in enumerate(images):
+        cv2.imwrite(str(folder / f"image-{i:02d}.png"), image[..., ::-1])
+    panel.predict_paths([folder])
+    wait(app, lambda: "inference-images" not in window.workers)
+    video = scratch / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, images.shape[2:0:-1])
+    for image in images:
+        writer.write(image[..., ::-1].copy())
+    writer.release()
+    panel.start_live(video)
+    wait(app, lambda: panel.live is None)
+    panel.compare()
+    wait(app, lambda: "inference-compare" not in window.workers)
+    settle(app)
+    window.pull()
+    settle(app)
+    window.grab().save(str(OUT / "inference.png"))
+    print(f"wrote {OUT / 'inference'}.png")
+
+
+def shoot_measurements(app, scratch: Path) -> None:
+    """The Study view of the data-scaling, architectures and GPU-against-CPU lessons after a real run each.
+
+    The sweep and the architectures are cut short (fewer sizes, seeds and epochs) so this takes minutes:
+    the pictures show the views, not the lessons' full results.
+    """
+    from cvstudio.core.experiment import bundled_lesson
+    from cvstudio.plugins import load_registry
+    from cvstudio.qt.main_window import MainWindow
+    from cvstudio.qt.settings import open_settings
+
+    shorter = {"data-scaling": ({"sizes": [10, 50, 250], "seeds": 2, "min_steps": 100}, 3),
+               "architectures": ({"repeats": 5}, 1), "gpu-vs-cpu": ({}, None)}
+    for lesson, (study, epochs) in shorter.items():
+        window = MainWindow(load_registry(), bundled_lesson(lesson), settings=open_settings(scratch / f"{lesson}.ini"))
+        window.resize(*SIZE)
+        window.show()
+        wait(app, lambda: window.dataset is not None)
+        window.study.update(study)
+        if epochs:
+            for editor in window.pipelines.deep.editors:
+                editor.training.fields["epochs"].setValue(epochs)
+        window.run()
+        wait(app, lambda: "study" not in window.workers, timeout=1800)
+        window.tabs.setCurrentWidget(window.study_view)
+        if lesson == "architectures":
+            window.study_view.table.selectRow(1)
+        settle(app)
+        window.pull()
+        settle(app, 1.0)
+        window.grab().save(str(OUT / f"{lesson}.png"))
+        print(f"wrote {OUT / lesson}.png")
+        window.close()
+
+
+def shoot_studies(app, scratch: Path, epochs: int = 6) -> None:
+    """The Study view of the learned-features and hierarchical-features lessons, after a short real run each."""
+    from cvstudio.core.experiment import bundled_lesson
+    from cvstudio.plugins import load_registry
+    from cvstudio.qt.main_window import MainWindow
+    from cvstudio.qt.settings import open_settings
+
+    for lesson, name in (("learned-features", "feature-spaces"), ("hierarchical-features", "hierarchy")):
+        window = MainWindow(load_registry(), bundled_lesson(lesson), settings=open_settings(scratch / f"{name}.ini"))
+        window.resize(*SIZE)
+        window.show()
+        wait(app, lambda: window.dataset is not None)
+        window.pipelines.deep.editors[0].training.fields["epochs"].setValue(epochs)
+        window.run()
+        wait(app, lambda: "study" not in window.workers, timeout=1200)
+        window.tabs.setCurrentWidget(window.study_view)
+        settle(app)
+        window.pull()
+        settle(app, 1.0)
+        window.grab().save(str(OUT / f"{name}.png"))
+        print(f"wrote {OUT / name}.png")
+        window.close()
+
+
+def shoot_lesson(app, scratch: Path) -> None:
+    """The course's first step with its question answered, then the same step in presentation mode."""
+    from cvstudio.core.lessons import default_course
+    from cvstudio.plugins import load_registry
+    from cvstudio.qt.main_window import MainWindow
+    from cvstudio.qt.settings import open_settings
+
+    window = MainWindow(load_registry(), default_course(), settings=open_settings(scratch / "lesson.ini"))
+    window.resize(*SIZE)
+    window.show()
+    wait(app, lambda: window.dataset is not None)
+    for dock in window.plugin_docks.values():  # the lesson alone on the right
+        dock.hide()
+    question = window.lesson_panel.question
+    question.choose(question.question.answer)
+    question.check()
+    for name in ("lesson", "presentation"):
+        window.presentation_action.setChecked(name == "presentation")
+        settle(app, 1.0)
+        window.lesson_panel.scroll.ensureWidgetVisible(question.explanation if name == "lesson" else question.prompt)
+        settle(app, 0.3)
+        window.grab().save(str(OUT / f"{name}.png"))
+        print(f"wrote {OUT / name}.png")
+    window.presentation_action.setChecked(False)
+    window.close()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Generator
+from typing import Any, Generator, Mapping
 
 import numpy as np
 
@@ -75,18 +75,39 @@ def run_classical(
     state: TaskState,
 ) -> Generator[Progress, None, ClassicalResult]:
     """Fit the extractor and classifier on the training part; evaluate on validation and test."""
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     started = time.perf_counter()
+    features = yield from extract_split_features(pipeline, extractor, dataset, split, state)
+    extract_seconds = time.perf_counter() - started
+    return (yield from classify_features(pipeline, classifier, features, dataset, split, state, extract_seconds))
+
+
+def extract_split_features(
+    pipeline: str, extractor: FeatureExtractor, dataset: ImageDataset, split: Split, state: TaskState
+) -> Generator[Progress, None, dict[str, np.ndarray]]:
+    """Fit the extractor on the training part, then the features of each part: train, val, test."""
     extractor.fit(dataset.images[split.train])
     features = {}
     for part in ("train", "val", "test"):
-        indices = getattr(split, part)
         features[part] = yield from extract_features(
-            extractor, dataset.images[indices], state, pipeline, stage=f"features ({part})"
+            extractor, dataset.images[getattr(split, part)], state, pipeline, stage=f"features ({part})"
         )
-    extract_seconds = time.perf_counter() - started
+    return features
+
+
+def classify_features(
+    pipeline: str,
+    classifier: Any,
+    features: Mapping[str, np.ndarray],
+    dataset: ImageDataset,
+    split: Split,
+    state: TaskState,
+    extract_seconds: float = 0.0,
+) -> Generator[Progress, None, ClassicalResult]:
+    """Standardise ready-made ``features`` (per split part), fit the classifier on the training part;
+    evaluate on validation and test. Any features will do: hand-crafted ones, or a network's."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     state.check()
     yield Progress(pipeline, "fitting", 0, 1)
     started = time.perf_counter()

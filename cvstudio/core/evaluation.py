@@ -59,6 +59,11 @@ class Evaluation:
         members = np.flatnonzero((self.labels == true_class) & (self.predictions == predicted_class))
         return members[np.argsort(-self.confidences[members], kind="stable")]
 
+    def mistakes(self) -> np.ndarray:
+        """Positions of every misclassified image, most confident first: where the model is surest and wrong."""
+        wrong = np.flatnonzero(self.labels != self.predictions)
+        return wrong[np.argsort(-self.confidences[wrong], kind="stable")]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "accuracy": self.accuracy,

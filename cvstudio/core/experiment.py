@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Generator, Mapping
 
 from cvstudio.core.classical import ClassicalResult, run_classical
-from cvstudio.core.data import ImageDataset, stratified_split
-from cvstudio.core.features import CombinedFeatures
+from cvstudio.core.data import ImageDataset, Split, stratified_split
+from cvstudio.core.features import CombinedFeatures, FeatureExtractor
 from cvstudio.core.runs import Run, slugify
 from cvstudio.core.tasks import Cancelled, TaskState
 from cvstudio.core.training import TRAINING_PARAMS, DeepResult, EpochEnd, TrainConfig, train_model
@@ -35,9 +35,16 @@ COMPARE = "compare"
 # What an experiment can measure besides the default head-to-head comparison: the
 # ``[study]`` table's ``kind`` → the module that parses its options and runs it.
 # Each module has ``TITLE``, ``parse_options(table) -> dict`` (raising ExperimentError)
-# and ``run(experiment, registry, run, state)``, a generator that returns the summary.
+# and ``run(experiment, registry, run, state)``, a generator that returns the summary;
+# ``NEEDS_PIPELINES = False`` lets an experiment of that kind have no pipelines.
 # They are imported only when used, so reading an experiment file stays light.
-STUDY_MODULES: dict[str, str] = {}
+STUDY_MODULES: dict[str, str] = {
+    "scaling": "cvstudio.core.scaling",
+    "architectures": "cvstudio.core.architectures",
+    "hardware": "cvstudio.core.hardware",
+    "features": "cvstudio.core.feature_spaces",
+    "hierarchy": "cvstudio.core.hierarchy",
+}
 
 
 class ExperimentError(ValueError):
@@ -109,18 +116,23 @@ def bundled_lesson(name: str = DEFAULT_LESSON) -> Path:
     return Path(str(path))
 
 
-def load_experiment(path: Path, registry: Registry) -> Experiment:
-    path = Path(path)
+def read_toml(path: Path, what: str = "experiment") -> dict[str, Any]:
+    """The TOML table in ``path``; an unreadable or invalid file raises ExperimentError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ExperimentError(f"{path}: no such experiment file") from None
+        raise ExperimentError(f"{path}: no such {what} file") from None
     except OSError as exc:
         raise ExperimentError(f"{path}: cannot read it ({exc.strerror})") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_experiment(path: Path, registry: Registry) -> Experiment:
+    path = Path(path)
+    data = read_toml(path)
     try:
         return parse_experiment(data, registry)
     except ExperimentError as exc:
@@ -152,7 +164,8 @@ def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
     _check_keys(split, set(SPLIT_DEFAULTS), "[split]")
     classical = tuple(_classical(entry, i, registry) for i, entry in enumerate(_array(data, "classical"), 1))
     deep = tuple(_deep(entry, i, registry) for i, entry in enumerate(_array(data, "deep"), 1))
-    if not classical and not deep:
+    study = _study(data.get("study", {}))
+    if not classical and not deep and (study.name == COMPARE or study_module(study.name).NEEDS_PIPELINES):
         raise ExperimentError("nothing to run: add a [[classical]] or a [[deep]] pipeline")
     labels = [p.label for p in (*classical, *deep)]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
@@ -165,7 +178,7 @@ def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
         split=split,
         classical=classical,
         deep=deep,
-        study=_study(data.get("study", {})),
+        study=study,
     )
 
 
@@ -259,6 +272,10 @@ def load_dataset(experiment: Experiment, registry: Registry) -> ImageDataset:
     return spec.create(**experiment.dataset.params)
 
 
+def split_dataset(experiment: Experiment, dataset: ImageDataset) -> Split:
+    return stratified_split(dataset.labels, experiment.split["val"], experiment.split["test"], experiment.split["seed"])
+
+
 def run_experiment(
     experiment: Experiment, registry: Registry, run: Run, state: TaskState
 ) -> Generator[Any, None, dict[str, Any]]:
@@ -274,50 +291,79 @@ def run_experiment(
     run.log(f"started '{experiment.title}'")
     try:
         dataset = load_dataset(experiment, registry)
-        split = stratified_split(dataset.labels, experiment.split["val"], experiment.split["test"], experiment.split["seed"])
-        summary["dataset"] = {
-            **experiment.dataset.to_dict(),
-            "images": len(dataset),
-            "classes": list(dataset.class_names),
-            "image_size": list(dataset.image_size),
-            "channels": dataset.channels,
-            "split": split.sizes(),
-            "skipped": [vars(s) for s in dataset.skipped],
-        }
+        split = split_dataset(experiment, dataset)
+        summary["dataset"] = describe_dataset(experiment, dataset, split)
         run.log(f"dataset {dataset.name}: {len(dataset)} images, split {split.sizes()}")
         yield DatasetReady(dataset, split.sizes())
         for pipeline in experiment.classical:
             yield PipelineStarted(pipeline.label, "classical")
-            extractors = [registry.get("feature_extractors", f.name).create(**f.params) for f in pipeline.features]
-            classifier = registry.get("classifiers", pipeline.classifier.name).create(**pipeline.classifier.params)
-            extractor = extractors[0] if len(extractors) == 1 else CombinedFeatures(extractors)
-            result = yield from run_classical(pipeline.label, extractor, classifier, dataset, split, state)
+            classifier = build_classifier(pipeline.classifier, registry)
+            result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry), classifier,
+                                              dataset, split, state)
             yield _finish(run, summary, result, "classical", {
                 "feature_dim": result.feature_dim,
                 "seconds": round(result.extract_seconds + result.fit_seconds, 3),
             })
         for pipeline in experiment.deep:
             yield PipelineStarted(pipeline.label, "deep")
-            spec = registry.get("models", pipeline.model.name)
-            checkpoint = run.path / "checkpoints" / f"{slugify(pipeline.label)}.pt"
-            events = train_model(spec, pipeline.model.params, dataset, split, pipeline.training, state,
-                                 pipeline.label, checkpoint)
-            result = yield from _recording_epochs(events, run)
-            yield _finish(run, summary, result, "deep", {
-                "parameters": result.parameters,
-                "device": result.device,
-                "seconds": round(result.train_seconds, 3),
-                "images_per_s": round(result.images_per_s, 1),
-                "checkpoint": str(checkpoint.relative_to(run.path)),
-            })
+            result = yield from train_deep(pipeline, registry, dataset, split, run, state)
+            yield _finish(run, summary, result, "deep", deep_record(result, run))
     except (Cancelled, KeyboardInterrupt):
-        _close(run, summary, "cancelled")
+        close_run(run, summary, "cancelled")
         raise
     except Exception as exc:
-        _close(run, summary, "failed", f"{type(exc).__name__}: {exc}")
+        close_run(run, summary, "failed", f"{type(exc).__name__}: {exc}")
         raise
-    _close(run, summary, "completed")
+    close_run(run, summary, "completed")
     return summary
+
+
+def describe_dataset(experiment: Experiment, dataset: ImageDataset, split: Split) -> dict[str, Any]:
+    """The dataset part of a run's summary."""
+    return {
+        **experiment.dataset.to_dict(),
+        "images": len(dataset),
+        "classes": list(dataset.class_names),
+        "image_size": list(dataset.image_size),
+        "channels": dataset.channels,
+        "split": split.sizes(),
+        "skipped": [vars(s) for s in dataset.skipped],
+    }
+
+
+def checkpoint_path(run: Run, label: str) -> Path:
+    return run.path / "checkpoints" / f"{slugify(label)}.pt"
+
+
+def build_extractor(pipeline: ClassicalConfig, registry: Registry) -> FeatureExtractor:
+    """A [[classical]] pipeline's feature extractors, combined into one when there are several."""
+    extractors = [registry.get("feature_extractors", f.name).create(**f.params) for f in pipeline.features]
+    return extractors[0] if len(extractors) == 1 else CombinedFeatures(extractors)
+
+
+def build_classifier(ref: ComponentRef, registry: Registry) -> Any:
+    return registry.get("classifiers", ref.name).create(**ref.params)
+
+
+def train_deep(
+    pipeline: DeepConfig, registry: Registry, dataset: ImageDataset, split: Split, run: Run, state: TaskState
+) -> Generator[Any, None, DeepResult]:
+    """Train one [[deep]] pipeline, its epochs recorded in ``run`` and its checkpoint saved there."""
+    spec = registry.get("models", pipeline.model.name)
+    events = train_model(spec, pipeline.model.params, dataset, split, pipeline.training, state,
+                         pipeline.label, checkpoint_path(run, pipeline.label))
+    return (yield from _recording_epochs(events, run))
+
+
+def deep_record(result: DeepResult, run: Run) -> dict[str, Any]:
+    """What a run's summary says about a trained network besides its accuracy."""
+    return {
+        "parameters": result.parameters,
+        "device": result.device,
+        "seconds": round(result.train_seconds, 3),
+        "images_per_s": round(result.images_per_s, 1),
+        "checkpoint": str(checkpoint_path(run, result.pipeline).relative_to(run.path)),
+    }
 
 
 def _recording_epochs(events: Generator[Any, None, DeepResult], run: Run) -> Generator[Any, None, DeepResult]:
@@ -349,10 +395,30 @@ def _finish(run: Run, summary: dict[str, Any], result: ClassicalResult | DeepRes
     return PipelineFinished(result.pipeline, kind, record)
 
 
-def _close(run: Run, summary: dict[str, Any], status: str, error: str | None = None) -> None:
+def close_run(run: Run, summary: dict[str, Any], status: str, error: str | None = None) -> None:
     summary["status"] = status
     if error:
         summary["error"] = error
     run.write("summary.json", summary)
     run.set_status(status, error)
     run.log(f"{status}" + (f": {error}" if error else ""))
+
+
+def with_outcome(
+    run: Run, summary: dict[str, Any], events: Generator[Any, None, Any]
+) -> Generator[Any, None, dict[str, Any]]:
+    """Pass a study's events through, then close ``run`` as completed, cancelled or failed.
+
+    ``summary`` is the study's summary, filled in as it goes: whatever is in it
+    when the study stops is what the run keeps.
+    """
+    try:
+        yield from events
+    except (Cancelled, KeyboardInterrupt):
+        close_run(run, summary, "cancelled")
+        raise
+    except Exception as exc:
+        close_run(run, summary, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    close_run(run, summary, "completed")
+    return summary

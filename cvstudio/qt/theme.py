@@ -14,6 +14,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 BASE_POINT_SIZE = 12
 PLOT_POINT_SIZE = 13
+# Presentation mode: readable on a projector from the back of a room.
+PRESENTATION_POINT_SIZE = 18
+PRESENTATION_PLOT_POINT_SIZE = 18
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,12 @@ LIGHT = Theme(
 THEMES = {theme.name: theme for theme in (DARK, LIGHT)}
 
 
-def apply_theme(app: QApplication, theme: Theme) -> None:
-    """Fusion style with the theme's palette and a projector-friendly font."""
+def apply_theme(app: QApplication, theme: Theme, large: bool = False) -> None:
+    """Fusion style with the theme's palette and a projector-friendly font (``large``: presentation mode)."""
+    size = PRESENTATION_POINT_SIZE if large else BASE_POINT_SIZE
     app.setStyle("Fusion")
     font = QFont(app.font())
-    font.setPointSize(BASE_POINT_SIZE)
+    font.setPointSize(size)
     app.setFont(font)
     palette = QPalette()
     roles = {
@@ -79,8 +83,10 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     app.setPalette(palette)
     app.setStyleSheet(
         f"QLabel#description {{ color: {theme.muted}; }}"
-        f"QLabel#heading {{ font-size: {BASE_POINT_SIZE + 4}pt; font-weight: bold; }}"
-        f"QLabel#big {{ font-size: {BASE_POINT_SIZE + 2}pt; }}"
+        f"QLabel#heading {{ font-size: {size + 4}pt; font-weight: bold; }}"
+        f"QLabel#big {{ font-size: {size + 2}pt; }}"
+        f"QLabel#right {{ color: {theme.references[1]}; font-weight: bold; }}"
+        f"QLabel#wrong {{ color: {theme.error}; font-weight: bold; }}"
         f"QFrame#banner {{ background: {theme.error}; border-radius: 4px; }}"
         "QFrame#banner QLabel { color: white; font-weight: bold; }"
         "QGroupBox { font-weight: bold; margin-top: 1.2em; }"
@@ -91,10 +97,10 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground, antialias=False)
 
 
-def style_plots(root: QWidget, theme: Theme) -> None:
+def style_plots(root: QWidget, theme: Theme, large: bool = False) -> None:
     """Restyle every pyqtgraph view under ``root``: background, axes, tick and label fonts."""
     tick_font = QFont()
-    tick_font.setPointSize(PLOT_POINT_SIZE)
+    tick_font.setPointSize(PRESENTATION_PLOT_POINT_SIZE if large else PLOT_POINT_SIZE)
     for view in root.findChildren(pg.GraphicsView):
         view.setBackground(theme.plot_background)
         for item in view.scene().items():

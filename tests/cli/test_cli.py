@@ -117,7 +117,7 @@ def test_gui_without_display_explains_and_shows_the_headless_command(monkeypatch
     monkeypatch.setattr(sys, "platform", "linux")
     assert main(["gui"]) == 2
     err = capsys.readouterr().err
-    assert "no display found" in err and "cvstudio run" in err and "why-deep-learning.toml" in err
+    assert "no display found" in err and "cvstudio run" in err and "course.toml" in err
 
 
 def test_python_dash_m_entry_point():

@@ -1,8 +1,9 @@
 """The Results view: two confusion matrices side by side on the test split, per-class metrics,
-and the images behind any cell, most confident first."""
+and the images behind any cell, or a model's most confident mistakes, most confident first."""
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import (
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -40,6 +42,7 @@ class ConfusionView(QWidget):
     """A pipeline picker over a confusion matrix: rows are true classes, columns predictions."""
 
     cell_clicked = Signal(str, int, int)
+    mistakes_clicked = Signal(str)
     changed = Signal()
 
     def __init__(self) -> None:
@@ -52,6 +55,8 @@ class ConfusionView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setToolTip("Rows: true class. Columns: predicted class. Click a cell to see its images.")
+        self.mistakes = QPushButton("Most confident mistakes")
+        self.mistakes.setToolTip("The misclassified test images, those the model was surest about first")
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(self.picker, 1)
@@ -59,7 +64,9 @@ class ConfusionView(QWidget):
         layout.addLayout(top)
         layout.addWidget(QLabel("rows: true class — columns: predicted class"), 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.mistakes, 0, Qt.AlignmentFlag.AlignHCenter)
         self.picker.currentIndexChanged.connect(self.changed)
+        self.mistakes.clicked.connect(lambda: self.mistakes_clicked.emit(self.picker.currentText()))
         self.table.cellClicked.connect(lambda t, p: self.cell_clicked.emit(self.picker.currentText(), t, p))
 
     def display(self, evaluation: Evaluation | None, theme: Theme) -> None:
@@ -142,6 +149,7 @@ class ResultsPanel(QWidget):
         for view in (self.left, self.right):
             view.changed.connect(self._redraw)
             view.cell_clicked.connect(self.show_cell)
+            view.mistakes_clicked.connect(self.show_mistakes)
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -213,12 +221,29 @@ class ResultsPanel(QWidget):
             f"{label}: true {names[true_class]} → predicted {names[predicted_class]} "
             f"({len(members)} {verdict}, most confident first)"
         )
+        self._fill_gallery(evaluation, members, with_classes=False)
+
+    @Slot(str)
+    def show_mistakes(self, label: str) -> None:
+        """Every misclassified image of one pipeline, most confident first: where it is surest and wrong."""
+        evaluation = self.evaluations.get(label)
+        if evaluation is None:
+            return
+        mistakes = evaluation.mistakes()
+        self.gallery_title.setText(f"{label}: {len(mistakes)} mistakes, most confident first")
+        self._fill_gallery(evaluation, mistakes, with_classes=True)
+
+    def _fill_gallery(self, evaluation: Evaluation, positions: np.ndarray, with_classes: bool) -> None:
+        """Thumbnails of ``positions`` with their confidence (and true → predicted class when they differ)."""
         self.gallery.clear()
-        for position in members[:GALLERY_LIMIT]:
+        names = evaluation.class_names
+        for position in positions[:GALLERY_LIMIT]:
             index = int(evaluation.indices[position])
             confidence = float(evaluation.confidences[position])
-            item = QListWidgetItem(f"{confidence:.0%}")
-            item.setToolTip(f"image #{index}, confidence {confidence:.3f}")
+            verdict = f"{names[evaluation.labels[position]]} → {names[evaluation.predictions[position]]}"
+            item = QListWidgetItem(f"{verdict}\n{confidence:.0%}" if with_classes else f"{confidence:.0%}")
+            item.setToolTip(f"image #{index}: true {verdict.replace(' → ', ', predicted ')}, "
+                            f"confidence {confidence:.3f}")
             if self.dataset is not None and index < len(self.dataset):
                 item.setIcon(QIcon(to_pixmap(self.dataset.images[index], GALLERY_SIZE)))
             self.gallery.addItem(item)

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from pathlib import Path
 
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QAbstractItemView,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cvstudio.core.report import write_results_csv
 from cvstudio.core.runs import Run, RunStore
+from cvstudio.qt.panels.compare import CompareView
 
 
 def describe(run: Run) -> tuple[str, str]:
@@ -28,21 +43,34 @@ class RunsPanel(QWidget):
         self.tree.setHeaderLabels(["Run", "Status", "Title", "Test accuracy"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setToolTip("Select runs (Ctrl or Shift + click) to compare them below; double-click to open one")
         self.tree.itemDoubleClicked.connect(self._open)
+        self.compare = CompareView()
+        self.tree.itemSelectionChanged.connect(self._compare_selected)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         self.open_button = QPushButton("Open run")
         self.open_button.clicked.connect(lambda: self._open(self.tree.currentItem()))
-        where = QLabel(f"Runs are saved in {store.root}")
-        where.setObjectName("description")
-        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.csv_button = QPushButton("Export all as CSV…")
+        self.csv_button.setToolTip("Every run's results in one table: one row per pipeline")
+        self.csv_button.clicked.connect(lambda: self.export_csv())
+        self.where = QLabel(f"Runs are saved in {store.root}")
+        self.where.setObjectName("description")
+        self.where.setWordWrap(True)
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QHBoxLayout()
-        buttons.addWidget(where, 1)
+        buttons.addWidget(self.where, 1)
         buttons.addWidget(refresh)
+        buttons.addWidget(self.csv_button)
         buttons.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
-        layout.addWidget(self.tree, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(self.compare)
+        splitter.setSizes([300, 600])
+        layout.addWidget(splitter, 1)
         self.refresh()
 
     @Slot()
@@ -56,6 +84,26 @@ class RunsPanel(QWidget):
             self.tree.addTopLevelItem(item)
         for column in range(3):
             self.tree.resizeColumnToContents(column)
+
+    def export_csv(self, path: Path | None = None) -> Path | None:
+        """Write every saved run's results to a CSV file (asking where, unless ``path`` is given)."""
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export all runs as CSV", str(Path.home() / "cvstudio-runs.csv"),
+                                                    "CSV files (*.csv)")
+            if not chosen:
+                return None
+            path = Path(chosen)
+        try:
+            rows = write_results_csv(self.store.runs(), path)
+        except OSError as exc:
+            self.where.setText(f"Cannot write {path}: {exc.strerror}; choose another folder")
+            return None
+        self.where.setText(f"Wrote {rows} row(s) to {path}")
+        return path
+
+    @Slot()
+    def _compare_selected(self) -> None:
+        self.compare.show_runs(item.data(0, Qt.ItemDataRole.UserRole) for item in self.tree.selectedItems())
 
     @Slot(QTreeWidgetItem)
     def _open(self, item: QTreeWidgetItem | None) -> None:

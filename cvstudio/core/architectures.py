@@ -1,0 +1,124 @@
+"""Architecture comparison: every ``[[deep]]`` network trained on the same data, then timed.
+
+For each network: test accuracy, number of weights, training time, and
+inference latency for one image and for a batch of 64 on the device it
+trained on (the median of several runs after warm-up). Each network is a
+full pipeline of the run (curves, evaluation, checkpoint), so the usual
+views show it too; the summary adds the model's year and name, for the
+table and the accuracy-against-size plot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generator, Mapping
+
+from cvstudio.core.experiment import (
+    DatasetReady,
+    Experiment,
+    ExperimentError,
+    PipelineStarted,
+    _finish,
+    deep_record,
+    describe_dataset,
+    load_dataset,
+    split_dataset,
+    train_deep,
+    with_outcome,
+)
+from cvstudio.core.hardware import median_milliseconds
+from cvstudio.core.runs import Run
+from cvstudio.core.tasks import Progress, TaskState
+from cvstudio.plugins import Registry
+from cvstudio.specs import Param, SpecError
+
+TITLE = "Architectures"
+NEEDS_PIPELINES = True
+KIND = "architectures"
+BATCHES = (1, 64)
+OPTIONS = (
+    Param("repeats", "int", 20, minimum=1, maximum=1000,
+          help="Timed inference runs per batch size; the median is kept."),
+)
+
+
+@dataclass(frozen=True)
+class LatencyMeasured:
+    """How long one trained network takes to classify one image, and a batch of 64."""
+
+    pipeline: str
+    device: str
+    milliseconds: dict[int, float]
+
+    def describe(self) -> str:
+        times = ", ".join(f"batch {b}: {ms:.2f} ms" for b, ms in self.milliseconds.items())
+        return f"  inference on {self.device}: {times}"
+
+
+def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
+    allowed = {p.name for p in OPTIONS}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ExperimentError(f"unknown key '{unknown[0]}' in [study] of kind 'architectures' "
+                              f"(allowed: {', '.join(sorted(allowed))})")
+    try:
+        return {p.name: p.validate(table.get(p.name, p.default)) for p in OPTIONS}
+    except SpecError as exc:
+        raise ExperimentError(f"[study] {exc}") from None
+
+
+def inference_milliseconds(model: Any, channels: int, image_size: tuple[int, int], device: str,
+                           repeats: int, state: TaskState) -> dict[int, float]:
+    """Median time of a forward pass (no gradients) for each batch size in :data:`BATCHES`."""
+    import torch
+
+    model.eval()
+    target = torch.device(device)
+    times = {}
+    for batch in BATCHES:
+        images = torch.randn(batch, channels, *image_size, device=target)
+        with torch.no_grad():
+            times[batch] = round(median_milliseconds(lambda: model(images), target, repeats, state), 3)
+    return times
+
+
+def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
+    """Train and time each network in turn; each ends with a PipelineFinished carrying its record."""
+    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "study": KIND, "pipelines": {}}
+    run.log(f"started '{experiment.title}'")
+    return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary)))
+
+
+def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
+             summary: dict[str, Any]) -> Generator[Any, None, None]:
+    dataset = load_dataset(experiment, registry)
+    split = split_dataset(experiment, dataset)
+    summary["dataset"] = describe_dataset(experiment, dataset, split)
+    yield DatasetReady(dataset, split.sizes())
+    for pipeline in experiment.deep:
+        spec = registry.get("models", pipeline.model.name)
+        yield PipelineStarted(pipeline.label, "deep")
+        result = yield from train_deep(pipeline, registry, dataset, split, run, state)
+        yield Progress(pipeline.label, "timing inference", 0, 1)
+        latency = inference_milliseconds(result.model, dataset.channels, dataset.image_size, result.device,
+                                         experiment.study.params["repeats"], state)
+        yield LatencyMeasured(pipeline.label, result.device, latency)
+        yield _finish(run, summary, result, "deep", {
+            **deep_record(result, run),
+            "model": spec.name,
+            "title": spec.display_name,
+            "year": spec.year,
+            **{f"latency_ms_batch{b}": ms for b, ms in latency.items()},
+        })
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """One line per network: year, weights, test accuracy, training time, inference latency."""
+    lines = [f"{summary['title']} — {summary.get('status', 'running')}"]
+    width = max((len(name) for name in summary.get("pipelines", {})), default=7)
+    lines.append(f"{'network':<{width}}  year  {'weights':>10}  test acc  train s  "
+                 + "  ".join(f"{f'ms/batch {b}':>11}" for b in BATCHES))
+    for name, r in summary.get("pipelines", {}).items():
+        lines.append(f"{name:<{width}}  {r.get('year') or '':>4}  {r['parameters']:>10,}  {r['test_accuracy']:>8.3f}  "
+                     f"{r['seconds']:>7.1f}  " + "  ".join(f"{r[f'latency_ms_batch{b}']:>11.2f}" for b in BATCHES))
+    return "\n".join(lines)

@@ -1,0 +1,223 @@
+"""How an image becomes a model's input tensor: a small config a user can read, edit and save.
+
+cvstudio's own exports carry their preprocessing in their metadata. For any
+other ONNX classifier, cvstudio guesses one from the input's shape and type,
+and the user corrects it and saves it next to the model as
+``<model>.preprocess.json``. Images enter as uint8 RGB (or grey) arrays, as
+:func:`read_image` and the datasets produce them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from cvstudio.core.runs import write_json
+from cvstudio.specs import Param
+
+COLORS = ("rgb", "bgr", "grayscale")
+LAYOUTS = ("NCHW", "NHWC")
+SCALES = ("0-1", "0-255")
+OUTPUTS = ("auto", "logits", "probabilities")
+CONFIG_SUFFIX = ".preprocess.json"
+
+
+FORM_PARAMS = (
+    Param("height", "int", 0, minimum=0, maximum=4096, help="Resize images to this height; 0: the model's own."),
+    Param("width", "int", 0, minimum=0, maximum=4096, help="Resize images to this width; 0: the model's own."),
+    Param("color", "choice", "rgb", choices=COLORS, help="The channel order the model was trained on."),
+    Param("layout", "choice", "NCHW", choices=LAYOUTS, help="Channels first (PyTorch) or last (TensorFlow)."),
+    Param("scale", "choice", "0-1", choices=SCALES, help="Pixel values divided by 255, or kept as they are."),
+    Param("mean", "str", "0", help="Subtracted after scaling: one value, or one per channel (comma-separated)."),
+    Param("std", "str", "1", help="Divided by after subtracting the mean: one value, or one per channel."),
+    Param("invert", "bool", False, help="255 - pixel first: for models trained on light strokes on dark."),
+    Param("outputs", "choice", "auto", choices=OUTPUTS,
+          help="Logits get a softmax; auto decides from the scores (probabilities sum to 1)."),
+)
+
+
+class PreprocessingError(ValueError):
+    """An image or a preprocessing config cannot be used; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Resize to ``size`` (height, width), convert colour, scale, normalise ``(x - mean) / std``, lay out.
+
+    ``mean`` and ``std`` are per channel (or one value for all) in the scaled
+    range. ``invert`` turns 255 - pixel first (white digits on black, say).
+    ``outputs`` says whether the model's scores still need a softmax.
+    """
+
+    size: tuple[int, int] | None = None
+    color: str = "rgb"
+    layout: str = "NCHW"
+    scale: str = "0-1"
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+    invert: bool = False
+    outputs: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("color", COLORS), ("layout", LAYOUTS), ("scale", SCALES), ("outputs", OUTPUTS)):
+            if getattr(self, name) not in allowed:
+                raise PreprocessingError(f"preprocessing '{name}' is {getattr(self, name)!r}; "
+                                         f"choose one of {', '.join(allowed)}")
+        if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
+            raise PreprocessingError(f"preprocessing 'size' must be [height, width] in pixels, got {self.size!r}")
+        for name in ("mean", "std"):
+            if len(getattr(self, name)) not in (1, self.channels):
+                raise PreprocessingError(f"preprocessing '{name}' needs 1 or {self.channels} values for "
+                                         f"{self.color} images, got {len(getattr(self, name))}")
+        if min(self.std) <= 0:
+            raise PreprocessingError("preprocessing 'std' values must be above 0")
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "grayscale" else 3
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["size"] = list(self.size) if self.size is not None else None
+        data["mean"], data["std"] = list(self.mean), list(self.std)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "preprocessing config") -> Preprocessing:
+        if not isinstance(data, dict):
+            raise PreprocessingError(f"{where} must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise PreprocessingError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        values = dict(data)
+        try:
+            if values.get("size") is not None:
+                values["size"] = tuple(int(v) for v in values["size"])
+            for name in ("mean", "std"):
+                if name in values:
+                    value = values[name]
+                    values[name] = tuple(float(v) for v in (value if isinstance(value, list) else [value]))
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise PreprocessingError(f"{where}: {exc}") from None
+
+    def form_values(self) -> dict[str, Any]:
+        """The config as :data:`FORM_PARAMS` values, for the GUI's editor."""
+        h, w = self.size or (0, 0)
+        return {**self.to_dict(), "height": h, "width": w, "mean": ", ".join(f"{v:g}" for v in self.mean),
+                "std": ", ".join(f"{v:g}" for v in self.std)}
+
+    @classmethod
+    def from_form(cls, values: dict[str, Any]) -> Preprocessing:
+        data = {k: v for k, v in values.items() if k not in ("height", "width")}
+        data["size"] = [values["height"], values["width"]] if values["height"] and values["width"] else None
+        for name in ("mean", "std"):
+            data[name] = [part for part in str(values[name]).replace(",", " ").split()]
+        return cls.from_dict(data, "the preprocessing form")
+
+    @classmethod
+    def load(cls, path: Path) -> Preprocessing:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PreprocessingError(f"cannot read the preprocessing config {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise PreprocessingError(f"{path} is not valid JSON ({exc}); fix it or delete it to start again") from None
+        return cls.from_dict(data, str(path))
+
+    def save(self, path: Path) -> None:
+        write_json(Path(path), self.to_dict())
+
+    def apply(self, images: np.ndarray | Sequence[np.ndarray], dtype: Any = np.float32) -> np.ndarray:
+        """uint8 images (H, W, C) with C = 1, 3 (RGB) or 4 (RGBA) → one input batch of ``dtype``."""
+        if self.size is None:
+            raise PreprocessingError("the preprocessing config has no 'size' and the model's input has no fixed "
+                                     "size: set 'size' to the [height, width] the model was trained on")
+        batch = np.stack([self._convert(image) for image in images]).astype(np.float32)
+        if self.invert:
+            batch = 255.0 - batch
+        if self.scale == "0-1":
+            batch /= 255.0
+        batch = (batch - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        if self.layout == "NCHW":
+            batch = batch.transpose(0, 3, 1, 2)
+        if np.issubdtype(np.dtype(dtype), np.integer):
+            info = np.iinfo(dtype)
+            batch = np.clip(np.rint(batch), info.min, info.max)
+        return np.ascontiguousarray(batch, dtype=dtype)
+
+    def _convert(self, image: np.ndarray) -> np.ndarray:
+        import cv2
+
+        image = np.asarray(image)
+        if image.ndim == 2:
+            image = image[..., None]
+        if image.ndim != 3 or image.shape[2] not in (1, 3, 4) or image.dtype != np.uint8:
+            raise PreprocessingError(
+                f"an image of shape {image.shape} and type {image.dtype} cannot be fed to this model: it needs "
+                "8-bit grey (1 channel), RGB (3) or RGBA (4) images; convert the image to one of these"
+            )
+        if image.shape[2] == 4:
+            image = over_white(image)
+        if self.channels == 1 and image.shape[2] == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
+        elif self.channels == 3 and image.shape[2] == 1:
+            image = np.repeat(image, 3, axis=2)
+        if self.color == "bgr":
+            image = image[..., ::-1]
+        h, w = self.size
+        if image.shape[:2] != (h, w):
+            shrink = image.shape[0] > h or image.shape[1] > w
+            image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        return image.reshape(h, w, self.channels)
+
+
+def config_path(model_path: Path) -> Path:
+    """Where the preprocessing config of ``model.onnx`` lives: ``model.preprocess.json`` beside it."""
+    return Path(model_path).with_suffix(CONFIG_SUFFIX)
+
+
+def labels_path(model_path: Path) -> Path:
+    """Where an optional labels file is looked for: ``model.labels.txt``, one class name a line."""
+    return Path(model_path).with_suffix(".labels.txt")
+
+
+def read_labels(path: Path) -> list[str]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise PreprocessingError(f"cannot read the labels file {path}: {exc.strerror or exc}") from None
+    return [line.strip() for line in lines if line.strip()]
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An image file as uint8 RGB (H, W, 3) or grey (H, W, 1); 16-bit and transparency handled."""
+    import cv2
+
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # with imdecode: non-ASCII paths work on Windows too
+    except OSError as exc:
+        raise PreprocessingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise PreprocessingError(f"{path}: not a readable image (empty, corrupt or an unsupported format)")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise PreprocessingError(f"{path}: unsupported pixel type {image.dtype}; save it as 8- or 16-bit")
+    if image.ndim == 2:
+        return image[..., None]
+    if image.shape[2] == 4:
+        image = over_white(image)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def over_white(image: np.ndarray) -> np.ndarray:
+    """Transparent pixels become white, as image viewers show them."""
+    alpha = image[..., 3:].astype(np.float32) / 255
+    return (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)

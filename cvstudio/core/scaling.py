@@ -1,0 +1,252 @@
+"""Data scaling: test accuracy against the number of training images, for every pipeline.
+
+The experiment's classical pipelines and networks are trained again and
+again on growing, class-balanced samples of the training part (validation
+and test stay fixed), each size with several seeds, so each point of the
+curve is a mean with its spread. The first seed goes through every size
+before the second starts, so a rough curve appears early and then firms up. Samples are nested: for a given seed the
+100 images of a class include its 30 and its 10.
+
+Training a network on 60 images for as many epochs as on 6000 would mean a
+few dozen optimiser steps: the small model would lose for being
+under-trained, not for lack of data. So every network gets at least
+``min_steps`` optimiser steps: a small training set is repeated within each
+epoch (as many more epochs would), while large sets train for the
+pipeline's own epochs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Generator, Mapping
+
+import numpy as np
+
+from cvstudio.core.classical import run_classical
+from cvstudio.core.data import ImageDataset, Split
+from cvstudio.core.experiment import (
+    ClassicalConfig,
+    DatasetReady,
+    DeepConfig,
+    Experiment,
+    ExperimentError,
+    build_classifier,
+    build_extractor,
+    describe_dataset,
+    load_dataset,
+    split_dataset,
+    with_outcome,
+)
+from cvstudio.core.runs import Run
+from cvstudio.core.tasks import Progress, TaskState
+from cvstudio.core.training import BatchEnd, TrainConfig, train_model
+from cvstudio.plugins import Registry
+from cvstudio.specs import Param, SpecError
+
+TITLE = "Data scaling"
+NEEDS_PIPELINES = True
+KIND = "scaling"
+DEFAULT_SIZES = (10, 30, 100, 300, 1000)
+OPTIONS = (
+    Param("seeds", "int", 3, minimum=1, maximum=20,
+          help="Repeats of every point with other images and other initial weights: the error bars."),
+    Param("min_steps", "int", 300, minimum=1, maximum=100_000,
+          help="Fewest optimiser steps a network gets, however small its training set."),
+)
+
+
+@dataclass(frozen=True)
+class ScalingStarted:
+    """The sweep's plan: every pipeline (label, kind) at every size (images per class), ``seeds`` times."""
+
+    pipelines: tuple[tuple[str, str], ...]
+    sizes: tuple[int, ...]
+    seeds: int
+
+    @property
+    def total(self) -> int:
+        return len(self.pipelines) * len(self.sizes) * self.seeds
+
+    def describe(self) -> str:
+        return (f"data scaling: {len(self.pipelines)} pipelines × sizes {list(self.sizes)} per class × "
+                f"{self.seeds} seeds = {self.total} trainings")
+
+
+@dataclass(frozen=True)
+class ScalingPoint:
+    """One pipeline trained on ``per_class`` images of each class with one seed, and how it did."""
+
+    pipeline: str
+    kind: str
+    per_class: int
+    train_images: int
+    seed: int
+    val_accuracy: float
+    test_accuracy: float
+    seconds: float
+    steps: int | None  # a network's optimiser steps; None for a classical pipeline
+    train_accuracy: float | None  # a network's accuracy on its training images in the last epoch
+    done: int
+    total: int
+
+    def describe(self) -> str:
+        return (f"  [{self.done}/{self.total}] {self.pipeline}: {self.per_class} per class, seed {self.seed}: "
+                f"test acc {self.test_accuracy:.3f} ({self.seconds:.1f} s)")
+
+
+def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
+    """``sizes`` (images per class, a list of whole numbers), ``seeds``, ``min_steps``."""
+    allowed = {"sizes", *(p.name for p in OPTIONS)}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ExperimentError(f"unknown key '{unknown[0]}' in [study] of kind 'scaling' "
+                              f"(allowed: {', '.join(sorted(allowed))})")
+    sizes = table.get("sizes", list(DEFAULT_SIZES))
+    if (not isinstance(sizes, list) or not sizes
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)):
+        raise ExperimentError(f"[study] sizes must be a list of whole numbers of images per class, at least 1, "
+                              f"e.g. sizes = [10, 100, 1000]; got {sizes!r}")
+    options: dict[str, Any] = {"sizes": sorted(set(sizes))}
+    for param in OPTIONS:
+        try:
+            options[param.name] = param.validate(table.get(param.name, param.default))
+        except SpecError as exc:
+            raise ExperimentError(f"[study] {exc}") from None
+    return options
+
+
+def subsample(train: np.ndarray, labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """``per_class`` training images of each class, drawn with ``seed``; nested as ``per_class`` grows."""
+    rng = np.random.default_rng(seed)
+    members = [rng.permutation(train[labels[train] == c])[:per_class] for c in np.unique(labels[train])]
+    return np.sort(np.concatenate(members))
+
+
+def repeats_for(images: int, config: TrainConfig, min_steps: int) -> int:
+    """How often to repeat a training set within an epoch so training takes at least ``min_steps`` steps."""
+    return max(1, math.ceil(min_steps * config.batch_size / (config.epochs * images)))
+
+
+def curves(points: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per pipeline: kind, sizes (per class) and the mean, spread (standard deviation) and count of
+    test accuracy over seeds at each size."""
+    grouped: dict[str, dict[int, list[float]]] = {}
+    kinds: dict[str, str] = {}
+    for point in points:
+        grouped.setdefault(point["pipeline"], {}).setdefault(point["per_class"], []).append(point["test_accuracy"])
+        kinds[point["pipeline"]] = point["kind"]
+    result = {}
+    for pipeline, by_size in grouped.items():
+        sizes = sorted(by_size)
+        values = [np.asarray(by_size[s]) for s in sizes]
+        result[pipeline] = {
+            "kind": kinds[pipeline],
+            "per_class": sizes,
+            "mean": [round(float(v.mean()), 4) for v in values],
+            "std": [round(float(v.std()), 4) for v in values],
+            "seeds": [len(v) for v in values],
+        }
+    return result
+
+
+def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
+    """Sweep every pipeline over the sizes and seeds; each finished training is a :class:`ScalingPoint`."""
+    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "study": KIND,
+                               **experiment.study.params, "points": [], "curves": {}}
+    run.log(f"started '{experiment.title}'")
+    return (yield from with_outcome(run, summary, _sweep(experiment, registry, run, state, summary)))
+
+
+def _sweep(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
+           summary: dict[str, Any]) -> Generator[Any, None, None]:
+    options = experiment.study.params
+    dataset = load_dataset(experiment, registry)
+    split = split_dataset(experiment, dataset)
+    _check_sizes(options["sizes"], dataset, split)
+    summary["dataset"] = describe_dataset(experiment, dataset, split)
+    run.write("summary.json", summary)
+    yield DatasetReady(dataset, split.sizes())
+    plan = ScalingStarted(
+        tuple([(p.label, "classical") for p in experiment.classical] + [(p.label, "deep") for p in experiment.deep]),
+        tuple(options["sizes"]), options["seeds"],
+    )
+    yield plan
+    for seed in range(plan.seeds):  # a first pass over every size, then the others refine it
+        for per_class in plan.sizes:
+            part = Split(subsample(split.train, dataset.labels, per_class, seed), split.val, split.test)
+            trainings = [(p, "classical", _fit_classical(p, registry, dataset, part, state)) for p in experiment.classical]
+            trainings += [(p, "deep", _train_network(p, registry, dataset, part, seed, options["min_steps"], state))
+                          for p in experiment.deep]
+            for pipeline, kind, training in trainings:
+                measured = yield from training
+                yield _record(run, summary, ScalingPoint(pipeline.label, kind, per_class, len(part.train), seed,
+                                                         **measured, done=len(summary["points"]) + 1, total=plan.total))
+
+
+def _fit_classical(pipeline: ClassicalConfig, registry: Registry, dataset: ImageDataset, split: Split,
+                   state: TaskState) -> Generator[Any, None, dict[str, Any]]:
+    result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry),
+                                      build_classifier(pipeline.classifier, registry), dataset, split, state)
+    return {"val_accuracy": result.val.accuracy, "test_accuracy": result.test.accuracy,
+            "seconds": round(result.extract_seconds + result.fit_seconds, 3), "steps": None, "train_accuracy": None}
+
+
+def _train_network(pipeline: DeepConfig, registry: Registry, dataset: ImageDataset, split: Split, seed: int,
+                   min_steps: int, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
+    """Train with this seed for the pipeline's epochs, the training set repeated up to ``min_steps`` steps."""
+    config = replace(pipeline.training, seed=pipeline.training.seed + seed, snapshot_interval_s=math.inf)
+    repeated = replace(split, train=np.tile(split.train, repeats_for(len(split.train), config, min_steps)))
+    events = train_model(registry.get("models", pipeline.model.name), pipeline.model.params, dataset, repeated,
+                         config, state, pipeline.label)
+    result = yield from _progress_only(events)
+    return {"val_accuracy": result.val.accuracy, "test_accuracy": result.test.accuracy,
+            "seconds": round(result.train_seconds, 3),
+            "steps": config.epochs * math.ceil(len(repeated.train) / config.batch_size),
+            "train_accuracy": result.history[-1].train_accuracy}
+
+
+def _check_sizes(sizes: list[int], dataset: ImageDataset, split: Split) -> None:
+    counts = np.bincount(dataset.labels[split.train], minlength=dataset.num_classes)
+    smallest = int(counts.argmin())
+    if sizes[-1] > counts[smallest]:
+        raise ExperimentError(
+            f"[study] sizes: {sizes[-1]} images per class is more than the {counts[smallest]} training images "
+            f"of class '{dataset.class_names[smallest]}'; lower the largest size or give the dataset more images"
+        )
+
+
+def _progress_only(events: Generator[Any, None, Any]) -> Generator[Any, None, Any]:
+    """Pass on a training's progress, not its per-epoch events: one sweep trains dozens of networks."""
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(event, (Progress, BatchEnd)):
+            yield event
+
+
+def _record(run: Run, summary: dict[str, Any], point: ScalingPoint) -> ScalingPoint:
+    record = asdict(point)
+    summary["points"].append(record)
+    summary["curves"] = curves(summary["points"])
+    run.append_metrics({**record, "kind": "scaling-point", "pipeline_kind": point.kind, "time": time.time()})
+    run.write("summary.json", summary)
+    run.log(point.describe().strip())
+    return point
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """The curves as a table: mean ± spread of test accuracy per pipeline and size."""
+    lines = [f"{summary['title']} — {summary.get('status', 'running')}"]
+    table = summary.get("curves", {})
+    sizes = sorted({s for c in table.values() for s in c["per_class"]})
+    width = max((len(name) for name in table), default=8)
+    lines.append(f"{'per class':<{width}}  " + "  ".join(f"{s:>11}" for s in sizes))
+    for name, curve in table.items():
+        cells = dict(zip(curve["per_class"], zip(curve["mean"], curve["std"])))
+        lines.append(f"{name:<{width}}  " + "  ".join(
+            f"{cells[s][0]:>5.3f}±{cells[s][1]:.3f}" if s in cells else f"{'—':>11}" for s in sizes))
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""The architectures view: a table of every network, accuracy against size, and each one's history.
+
+A row appears as each network finishes training and is timed; choosing a
+row shows the story of that architecture (from its model plugin).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cvstudio.core.architectures import BATCHES
+from cvstudio.core.experiment import PipelineFinished, PipelineStarted
+from cvstudio.core.training import EpochEnd
+from cvstudio.plugins import Registry, UnknownComponentError
+from cvstudio.qt.plots import line_plot
+from cvstudio.qt.theme import DARK, Theme
+
+COLUMNS = ("Network", "Year", "Weights", "Test accuracy", "Training", *(f"ms / {b} image{'s' * (b > 1)}" for b in BATCHES))
+
+
+class ArchitecturesView(QWidget):
+    SHARES_EVENTS = True  # each network also has its curves in Training and its errors in Results
+
+    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.theme = DARK
+        self.heading = QLabel()
+        self.heading.setObjectName("heading")
+        self.status = QLabel()
+        self.status.setObjectName("big")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._show_history)
+        self.history = QLabel("Choose a network in the table to read its history.")
+        self.history.setWordWrap(True)
+        self.history.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.history.setObjectName("big")
+        self.plot = line_plot("Accuracy against size", "weights (log scale)", "test accuracy")
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.setYRange(0, 1.05, padding=0)
+        self.points = self.plot.plot([], [], pen=None, symbol="o", symbolSize=16)
+        self.labels: list[pg.TextItem] = []
+        left = QVBoxLayout()
+        left.addWidget(self.table, 3)
+        left.addWidget(self.history, 2)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addWidget(self.plot, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.status)
+        layout.addLayout(body, 1)
+        self.reset()
+        self.apply_theme(self.theme)
+
+    def reset(self, experiment: Any = None) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+        self.dirty = True
+        self.table.setRowCount(0)
+        self.heading.setText(experiment.title if experiment is not None else "Architectures")
+        self.status.setText("Press Run (Ctrl+R): each network is trained, then timed; the curves are in Training.")
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.points.setSymbolBrush(pg.mkBrush(theme.val))
+        self.points.setSymbolPen(pg.mkPen(theme.plot_foreground))
+        for label in self.labels:
+            label.setColor(theme.plot_foreground)
+
+    def on_event(self, event: Any) -> None:
+        if isinstance(event, PipelineStarted):
+            self.status.setText(f"Training {event.pipeline}…")
+        elif isinstance(event, EpochEnd):
+            self.status.setText(f"Training {event.pipeline}: epoch {event.epoch}/{event.epochs}, "
+                                f"validation accuracy {event.val_accuracy:.1%}")
+        elif isinstance(event, PipelineFinished):
+            self.records[event.pipeline] = event.summary
+            self.status.setText(f"{event.pipeline}: test accuracy {event.summary['test_accuracy']:.1%}")
+            self.dirty = True
+
+    def stopped(self, message: str) -> None:
+        self.status.setText(message)
+
+    def load_run(self, run: Any) -> None:
+        summary = run.read("summary.json")
+        self.reset()
+        self.heading.setText(summary["title"])
+        self.records = dict(summary["pipelines"])
+        self.status.setText(f"Run {run.id}: {len(self.records)} networks, {summary.get('status', 'running')}")
+        self.refresh()
+
+    def refresh(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.table.setRowCount(len(self.records))
+        for row, (label, record) in enumerate(self.records.items()):
+            cells = (label, str(record.get("year") or ""), f"{record['parameters']:,}", f"{record['test_accuracy']:.1%}",
+                     f"{record['seconds']:.1f} s", *(f"{record[f'latency_ms_batch{b}']:.2f}" for b in BATCHES))
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setData(Qt.ItemDataRole.UserRole, label)
+                self.table.setItem(row, column, item)
+        self._plot()
+
+    def _plot(self) -> None:
+        for label in self.labels:
+            self.plot.removeItem(label)
+        weights = np.array([r["parameters"] for r in self.records.values()], dtype=float)
+        accuracy = np.array([r["test_accuracy"] for r in self.records.values()])
+        self.points.setData(weights, accuracy)
+        self.labels = []
+        for name, x, y in zip(self.records, weights, accuracy):
+            text = pg.TextItem(name, color=self.theme.plot_foreground, anchor=(0.5, 1.3))
+            text.setPos(np.log10(x), y)  # TextItems do not follow the log mode: place them at log10(x)
+            self.plot.addItem(text)
+            self.labels.append(text)
+
+    def _show_history(self) -> None:
+        items = self.table.selectedItems()
+        if not items:
+            return
+        record = self.records[items[0].data(Qt.ItemDataRole.UserRole)]
+        try:
+            spec = self.registry.get("models", record["model"])
+        except UnknownComponentError:
+            self.history.setText(f"The model '{record['model']}' is not installed any more.")
+            return
+        year = f" ({spec.year})" if spec.year else ""
+        self.history.setText(f"<b>{spec.display_name}{year}</b><br>{spec.description}")

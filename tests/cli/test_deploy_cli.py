@@ -1,0 +1,94 @@
+"""`cvstudio export` and `cvstudio predict`, end to end on a tiny trained run."""
+
+import csv
+import textwrap
+
+import cv2
+import numpy as np
+import pytest
+
+from cvstudio.cli import main
+from cvstudio.core.inference import Predictor
+from cvstudio.testing import make_tiny_dataset
+
+TINY_PLUGIN = """
+from cvstudio import hookimpl, DatasetSpec
+@hookimpl
+def cvstudio_register_datasets():
+    return [DatasetSpec(name="tiny", description="Tiny.", factory="cvstudio.testing:make_tiny_dataset")]
+"""
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch):
+    """A run with two small networks trained on the tiny bands for a few epochs."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "tinydata.py").write_text(TINY_PLUGIN)
+    monkeypatch.setenv("CVSTUDIO_PLUGIN_PATH", str(plugins))
+    experiment = tmp_path / "exp.toml"
+    experiment.write_text(textwrap.dedent("""
+        title = "deploy"
+        [dataset]
+        name = "tiny"
+        [[deep]]
+        label = "MLP"
+        model = "mlp"
+        epochs = 15
+        learning_rate = 0.01
+        [[deep]]
+        label = "CNN"
+        model = "lenet5"
+        epochs = 1
+    """))
+    assert main(["run", str(experiment), "--out", str(tmp_path / "runs")]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    return run
+
+
+def test_export_then_predict_a_folder_with_csv(run_dir, tmp_path, capsys):
+    model = tmp_path / "mlp.onnx"
+    assert main(["export", str(run_dir), "-o", str(model), "--pipeline", "MLP"]) == 0
+    out = capsys.readouterr().out
+    assert f"exported 'MLP' to {model}" in out and "max |ONNX Runtime - torch|" in out
+
+    dataset = make_tiny_dataset(seed=1)  # unseen images of the same three bands
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(0, len(dataset), 3):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), dataset.images[i][..., ::-1])
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 cut short")
+    table = tmp_path / "out.csv"
+    assert main(["predict", str(model), str(folder), "--provider", "cpu", "--topk", "2", "--csv", str(table)]) == 0
+    captured = capsys.readouterr()
+    assert "preprocessing from the model's cvstudio metadata; 3 labels; running on CPUExecutionProvider" in captured.err
+    assert "1 of 13 file(s) could not be read" in captured.err
+
+    rows = list(csv.DictReader(table.open()))
+    assert [r["path"] for r in rows] == sorted(str(p) for p in folder.iterdir())
+    broken, images = rows[-1], rows[:-1]  # "broken.jpg" sorts after the numbered images
+    assert broken["label1"] == "" and "not a readable image" in broken["error"]
+    truth = [dataset.class_names[dataset.labels[int(r["path"][-6:-4])]] for r in images]
+    assert np.mean([r["label1"] == t for r, t in zip(images, truth)]) >= 0.75  # it learned the bands
+    assert all(float(r["probability1"]) >= float(r["probability2"]) for r in images)
+    predictor = Predictor(model, "cpu")
+    direct = predictor.predict([cv2.imread(r["path"])[..., ::-1] for r in images], topk=1)
+    assert [p.label for p in direct] == [r["label1"] for r in images]
+
+
+def test_export_needs_a_pipeline_choice_when_there_are_several(run_dir, capsys):
+    assert main(["export", str(run_dir)]) == 1
+    assert "has 2 deep pipelines; choose one with --pipeline: 'MLP', 'CNN'" in capsys.readouterr().err
+    assert main(["export", str(run_dir), "--pipeline", "CNN"]) == 0
+    assert (run_dir / "exports" / "cnn.onnx").is_file()
+
+
+def test_predict_reports_bad_models_and_providers_in_one_line(tmp_path, capsys):
+    fake = tmp_path / "fake.onnx"
+    fake.write_text("not a model")
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), np.zeros((8, 8, 3), np.uint8))
+    assert main(["predict", str(fake), str(image)]) == 1
+    assert "error: 'fake.onnx' is not a valid ONNX model" in capsys.readouterr().err
+    assert main(["predict", str(fake), str(image), "--provider", "gpu"]) == 1
+    assert "unknown provider 'gpu'" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""The Inference view: export a run, classify a folder, stream a generated video, report a missing camera."""
+
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+from cvstudio.core.experiment import parse_experiment, run_experiment
+from cvstudio.core.tasks import TaskState, drain
+from cvstudio.testing import make_tiny_dataset
+
+
+@pytest.fixture
+def trained_run(registry, store):
+    """A tiny MLP trained on the bands, saved in the window's runs folder."""
+    experiment = parse_experiment({"title": "deploy", "dataset": {"name": "tiny"},
+                                   "deep": [{"label": "MLP", "model": "mlp", "epochs": 10, "learning_rate": 0.01,
+                                             "device": "cpu"}]}, registry)
+    run = store.create(experiment.title)
+    drain(run_experiment(experiment, registry, run, TaskState()))
+    return run
+
+
+@pytest.fixture
+def panel_with_export(qtbot, make_window, trained_run):
+    """The window on its Inference view, the run's network exported from the view and loaded."""
+    window = make_window()
+    panel = window.inference
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.runs.count() == 1 and "inference-providers" not in window.workers, timeout=20000)
+    assert panel.runs.currentText().endswith("MLP")
+    assert [panel.providers.itemData(i) for i in range(panel.providers.count())] == ["auto", "cpu", "cuda", "tensorrt"]
+    panel.export_button.click()
+    qtbot.waitUntil(lambda: panel.predictor is not None, timeout=60000)
+    assert (trained_run.path / "exports" / "mlp.onnx").is_file()
+    assert "preprocessing from the model's cvstudio metadata" in panel.info.text()
+    assert "differ by at most" in panel.compare_label.text()
+    assert not panel.form.isEnabled()  # an export's metadata says it all
+    return window, panel
+
+
+def write_video(path, colours_per_frame, size=48):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (size, size))
+    assert writer.isOpened()
+    for image in colours_per_frame:
+        writer.write(cv2.resize(image, (size, size), interpolation=cv2.INTER_NEAREST)[..., ::-1].copy())
+    writer.release()
+
+
+def test_a_video_file_plays_through_the_live_view_with_overlay_and_rates(qtbot, panel_with_export, tmp_path):
+    window, panel = panel_with_export
+    dataset = make_tiny_dataset(seed=3)
+    video = tmp_path / "bands.avi"
+    write_video(video, [dataset.images[i] for i in range(0, len(dataset), 2)])
+    shown = []
+    panel.frame.setPixmap = lambda pixmap, real=panel.frame.setPixmap: (shown.append(pixmap), real(pixmap))
+    panel.start_live(video)
+    assert panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.live is None, timeout=30000)
+    assert not panel.stop_button.isEnabled()
+    assert shown and not shown[-1].isNull()  # frames were drawn, with the top-k band painted in
+    assert "stopped after 18 frames" in panel.rate.text()
+    assert "FPS" in panel.rate.text() and "model latency" in panel.rate.text()
+    assert not window.banner.isVisible()
+
+
+def test_a_folder_is_classified_into_the_table_and_exported_as_csv(qtbot, panel_with_export, tmp_path):
+    window, panel = panel_with_export
+    dataset = make_tiny_dataset(seed=4)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(0, len(dataset), 4):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), dataset.images[i][..., ::-1])
+    panel.predict_paths([folder])
+    qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
+    assert panel.table.rowCount() == 9
+    predicted = [panel.table.item(row, 1).text() for row in range(9)]
+    truth = [dataset.class_names[dataset.labels[i]] for i in range(0, len(dataset), 4)]
+    assert np.mean([p == t for p, t in zip(predicted, truth)]) >= 0.75
+    rows = list(csv.DictReader(panel.export_csv(tmp_path / "out.csv").open()))
+    assert [r["label1"] for r in rows] == predicted
+
+
+def test_a_missing_camera_is_shown_as_an_error_and_the_view_keeps_working(qtbot, panel_with_export):
+    window, panel = panel_with_export
+    panel.start_live(97)
+    qtbot.waitUntil(lambda: panel.live is None, timeout=20000)
+    assert "camera 97 cannot be opened" in window.banner.message.text()
+    assert "Stopped: camera 97" in panel.rate.text()
+    panel.compare()
+    qtbot.waitUntil(lambda: "Batch-1 latency" in panel.compare_label.text(), timeout=30000)
+    assert "ONNX Runtime (CPUExecutionProvider)" in panel.compare_label.text()

@@ -1,0 +1,68 @@
+"""The plugin author guide keeps up with the code: every hook documented and tested, every link alive."""
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+import cvstudio.testing
+from cvstudio import hookspecs
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE_PATH = ROOT / "docs" / "plugins.md"
+GUIDE = GUIDE_PATH.read_text(encoding="utf-8")
+HOOKS = {name: fn for name, fn in vars(hookspecs).items() if name.startswith("cvstudio_") and callable(fn)}
+TEST_FILES = [p for p in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("plugins/examples/*/tests/*.py")]
+              if p.resolve() != Path(__file__).resolve()]
+
+
+def signature(name: str) -> str:
+    return name + str(inspect.signature(HOOKS[name])).replace("'", "")
+
+
+def sections() -> dict[str, str]:
+    """Hook headings (``### `name(...) -> ...` ``) and the text under each."""
+    parts = re.split(r"^### `(cvstudio_[^`]*)`\n", GUIDE, flags=re.MULTILINE)
+    return {heading: body.split("\n## ")[0] for heading, body in zip(parts[1::2], parts[2::2])}
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_every_hook_has_a_section_headed_by_its_exact_signature(name):
+    assert signature(name) in sections(), f"docs/plugins.md needs a heading: ### `{signature(name)}`"
+
+
+def test_every_documented_hook_exists():
+    stale = set(sections()) - {signature(name) for name in HOOKS}
+    assert not stale, f"docs/plugins.md documents hooks that do not exist (or with another signature): {stale}"
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_every_hook_section_gives_returns_firstresult_an_example_and_a_user(name):
+    body = sections()[signature(name)]
+    firstresult = HOOKS[name].cvstudio_spec["firstresult"]
+    assert f"**firstresult**: {'yes' if firstresult else 'no'}" in body
+    assert "**Returns**" in body and "**Arguments**" in body
+    assert "```python\n" in body and f"def {name}(" in body, "the section needs an example implementation"
+    assert re.search(r"\*\*Used by\*\*:.*\]\(\.\./plugins/", body), "link to a plugin that implements it"
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_every_hook_has_a_test(name):
+    assert any(name in p.read_text(encoding="utf-8") for p in TEST_FILES), f"no test mentions {name}"
+
+
+def test_every_relative_link_in_the_guide_resolves():
+    links = re.findall(r"\]\((?!https?:|#)([^)]+)\)", GUIDE)
+    assert links
+    missing = [link for link in links if not (GUIDE_PATH.parent / link).exists()]
+    assert not missing, f"broken links in docs/plugins.md: {missing}"
+
+
+def test_every_shipped_fixture_and_contract_check_is_documented():
+    fixtures = [name for name, obj in vars(cvstudio.testing).items()
+                if hasattr(obj, "_fixture_function_marker") or hasattr(obj, "_pytestfixturefunction")]
+    checks = [name for name in vars(cvstudio.testing) if name.startswith(("check_", "make_"))]
+    assert fixtures and checks
+    undocumented = [name for name in fixtures + checks if f"`{name}" not in GUIDE]
+    assert not undocumented, f"docs/plugins.md does not describe {undocumented}"
