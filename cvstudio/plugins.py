@@ -130,6 +130,10 @@ def plugin_dirs(autoload: bool) -> list[Path]:
     return dirs
 
 
+def _is_builtin(ep: Any) -> bool:
+    return ep.dist is not None and ep.dist.name == "cvstudio"
+
+
 def load_registry(
     *,
     autoload: bool | None = None,
@@ -154,8 +158,8 @@ def load_registry(
     pm.add_hookspecs(hookspecs)
     registry = Registry(pm, load_options=options)
     loader = _Loader(registry, frozenset(disabled))
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        builtin = ep.dist is not None and ep.dist.name == "cvstudio"
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not _is_builtin(e), e.name)):
+        builtin = _is_builtin(ep)  # built-ins first: they are listed, and win name clashes, before the rest
         if builtin or autoload:
             loader.add(ep.name, BUILTIN if builtin else ENTRY_POINT, ep.value, ep.load)
     for directory in plugin_dirs(autoload) if directories is None else directories:
