@@ -69,7 +69,8 @@ class DatasetPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
-        hint = QLabel("Click an image to see what each hand-crafted feature computes on it (Features view).")
+        hint = QLabel("Click an image to see what each hand-crafted feature computes on it (Features view).",
+                      wordWrap=True)
         hint.setObjectName("description")
         main = QVBoxLayout()
         main.addWidget(self.info)
