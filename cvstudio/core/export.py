@@ -13,6 +13,7 @@ exports need no preprocessing config.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import warnings
@@ -132,6 +133,8 @@ def export_run(
 
     The default output is ``<run>/exports/<pipeline>.onnx``.
     """
+    import onnx
+
     trained = load_trained_model(run_dir, registry, pipeline)
     output = Path(output) if output is not None else trained.run.path / "exports" / f"{slugify(trained.pipeline)}.onnx"
     batch, verified_on = verification_batch(trained, registry)
@@ -139,7 +142,7 @@ def export_run(
     _set_metadata(proto, trained.metadata(exporter))
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
-    _save(proto, tmp)
+    onnx.save(proto, str(tmp))
     try:
         diff = max_abs_difference(tmp, trained.model, batch)
         if not diff <= TOLERANCE:
@@ -167,8 +170,6 @@ def to_onnx(model: Any, example: np.ndarray) -> tuple[Any, str]:
                                         dynamic_shapes=({0: torch.export.Dim("batch")},), **names)
             return program.model_proto, "torch.export (dynamo)"
         except Exception as dynamo_error:  # noqa: BLE001 - any failure: try the older exporter
-            import io
-
             buffer = io.BytesIO()
             try:
                 torch.onnx.export(model, (x,), buffer, dynamo=False,
@@ -189,7 +190,8 @@ def verification_batch(trained: TrainedModel, registry: Registry) -> tuple[np.nd
     try:
         config = trained.run.read(CONFIG_FILE)
         dataset = registry.get("datasets", config["dataset"]["name"]).create(**config["dataset"]["params"])
-        split = stratified_split(dataset.labels, config["split"]["val"], config["split"]["test"], config["split"]["seed"])
+        fractions = config["split"]
+        split = stratified_split(dataset.labels, fractions["val"], fractions["test"], fractions["seed"])
         index = (split.val if len(split.val) else split.train)[:VERIFY_IMAGES]
         return preprocessing.apply(dataset.images[index]), f"{len(index)} validation images"
     except Exception as exc:  # noqa: BLE001 - a moved dataset must not block the export
@@ -218,8 +220,3 @@ def _set_metadata(proto: Any, metadata: dict[str, Any]) -> None:
     proto.producer_name = "cvstudio"
     proto.doc_string = f"{metadata['model']} trained by cvstudio (pipeline {metadata['pipeline']!r})"
 
-
-def _save(proto: Any, path: Path) -> None:
-    import onnx
-
-    onnx.save(proto, str(path))

@@ -16,7 +16,8 @@ from typing import Any, Callable, Generator, Sequence
 
 import numpy as np
 
-from cvstudio.core.inference import InferenceError, Prediction, Predictor
+from cvstudio.core.inference import Prediction, Predictor
+from cvstudio.core.sessions import InferenceError
 from cvstudio.core.preprocessing import PreprocessingError, read_image
 from cvstudio.core.tasks import Progress, TaskState
 

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from cvstudio.core import image_files
+from cvstudio.core.image_files import UnreadableImage, over_white
 from cvstudio.core.runs import write_json
 from cvstudio.specs import Param
 
@@ -196,28 +198,8 @@ def read_labels(path: Path) -> list[str]:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """An image file as uint8 RGB (H, W, 3) or grey (H, W, 1); 16-bit and transparency handled."""
-    import cv2
-
+    """An image file as uint8 RGB (H, W, 3) or grey (H, W, 1), or a PreprocessingError naming the file."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)  # with imdecode: non-ASCII paths work on Windows too
-    except OSError as exc:
-        raise PreprocessingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise PreprocessingError(f"{path}: not a readable image (empty, corrupt or an unsupported format)")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise PreprocessingError(f"{path}: unsupported pixel type {image.dtype}; save it as 8- or 16-bit")
-    if image.ndim == 2:
-        return image[..., None]
-    if image.shape[2] == 4:
-        image = over_white(image)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def over_white(image: np.ndarray) -> np.ndarray:
-    """Transparent pixels become white, as image viewers show them."""
-    alpha = image[..., 3:].astype(np.float32) / 255
-    return (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
+        return image_files.read_image(path)
+    except UnreadableImage as reason:
+        raise PreprocessingError(f"{path}: {reason}") from None

@@ -16,13 +16,10 @@ import cv2
 import numpy as np
 
 from cvstudio.core.data import DatasetError, ImageDataset, SkippedFile
+from cvstudio.core.image_files import UnreadableImage, read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _LAYOUT_HINT = "one sub-folder per class, e.g. <root>/cat/*.jpg and <root>/dog/*.jpg"
-
-
-class _Unreadable(Exception):
-    """One file could not be turned into an image; the message is the reason shown to the user."""
 
 
 def load(root: str = "", image_size: int = 64, color: str = "rgb") -> ImageDataset:
@@ -88,47 +85,15 @@ def _visible_files(class_dir: Path) -> list[Path]:
 def _read(path: Path, size: int, grayscale: bool) -> np.ndarray | str:
     """The image at ``path`` as uint8 (size, size, C), or the reason it cannot be used."""
     try:
-        return _decode(path, size, grayscale)
-    except _Unreadable as reason:
+        image = read_image(path)
+    except UnreadableImage as reason:
         return str(reason)
-
-
-def _decode(path: Path, size: int, grayscale: bool) -> np.ndarray:
-    try:
-        data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode: non-ASCII paths work on Windows too
-    except OSError as error:
-        raise _Unreadable(f"cannot be read: {error.strerror or error}") from error
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise _Unreadable("not a readable image: the file is empty, corrupt or in an unsupported format")
-    image = _to_uint8(image)
-    if image.ndim == 2:
-        image = image[..., None]
-    if image.shape[2] == 4:
-        image = _over_white(image)
     if grayscale:
-        image = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    else:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.shape[2] == 1 else cv2.COLOR_BGR2RGB)
+        image = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    elif image.shape[2] == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     return image.reshape(size, size, -1)
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    """16-bit and float images scaled into 0..255, as other viewers show them."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return (image >> 8).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating):
-        return (np.clip(np.nan_to_num(image), 0, 1) * 255).round().astype(np.uint8)
-    raise _Unreadable(f"unsupported pixel type {image.dtype}; save it as 8- or 16-bit")
-
-
-def _over_white(bgra: np.ndarray) -> np.ndarray:
-    """Transparent pixels become white, as most image viewers show them."""
-    alpha = bgra[..., 3:].astype(np.float32) / 255
-    return (bgra[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
 
 
 def _check_usable(folder: Path, class_dirs: list[Path], labels: list[int], unreadable: list[SkippedFile]) -> None:

@@ -92,3 +92,5 @@ def test_predict_reports_bad_models_and_providers_in_one_line(tmp_path, capsys):
     assert "error: 'fake.onnx' is not a valid ONNX model" in capsys.readouterr().err
     assert main(["predict", str(fake), str(image), "--provider", "gpu"]) == 1
     assert "unknown provider 'gpu'" in capsys.readouterr().err
+    assert main(["predict", str(fake), str(image), "--topk", "0"]) == 2
+    assert "--topk and --batch-size must be at least 1" in capsys.readouterr().err

@@ -103,3 +103,26 @@ def test_a_run_without_checkpoint_or_network_says_what_to_do(every_model_run, re
         export_run(classical.path, registry)
     with pytest.raises(ExportError, match="is not a readable cvstudio run"):
         export_run(tmp_path / "nowhere", registry)
+
+
+class DataDependent(torch.nn.Module):
+    """A branch on the input's values: torch.export cannot trace it, TorchScript follows one branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(12, 3)
+
+    def forward(self, x):
+        if x.mean() > 0:
+            x = x * 2
+        return self.fc(x.flatten(1))
+
+
+def test_a_model_torch_export_cannot_trace_falls_back_to_the_torchscript_exporter():
+    model = DataDependent().eval()
+    proto, exporter = export.to_onnx(model, np.ones((2, 3, 2, 2), np.float32))
+    assert exporter == "TorchScript"
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    batch = np.ones((5, 3, 2, 2), np.float32)  # the batch dimension stays dynamic
+    with torch.no_grad():
+        assert np.allclose(session.run(None, {"images": batch})[0], model(torch.from_numpy(batch)).numpy(), atol=1e-5)

@@ -6,10 +6,11 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from cvstudio.core import inference
-from cvstudio.core.inference import InferenceError, Predictor, provider_list, usable_providers
+from cvstudio.core import sessions
+from cvstudio.core.inference import Predictor
 from cvstudio.core.inference_jobs import list_images, predict_files, stream_video
 from cvstudio.core.preprocessing import Preprocessing, PreprocessingError
+from cvstudio.core.sessions import InferenceError, provider_list, usable_providers
 from cvstudio.core.tasks import TaskState, drain
 
 RED, GREEN, BLUE = (230, 20, 20), (20, 230, 20), (20, 20, 230)
@@ -112,6 +113,8 @@ def test_a_truncated_model_is_refused_clearly(colour_model, tmp_path):
         Predictor(path, provider="cpu")
     with pytest.raises(InferenceError, match="does not exist"):
         Predictor(tmp_path / "missing.onnx", provider="cpu")
+    with pytest.raises(InferenceError, match="is a folder, not a model file"):
+        Predictor(tmp_path, provider="cpu")
 
 
 def test_a_model_whose_input_is_not_an_image_is_refused(tmp_path):
@@ -130,7 +133,7 @@ def test_an_image_with_the_wrong_channel_count_is_refused(colour_model):
     predictor = Predictor(colour_model, provider="cpu")
     with pytest.raises(PreprocessingError, match=r"shape \(8, 8, 2\).*needs 8-bit grey \(1 channel\), RGB \(3\)"):
         predictor.predict([np.zeros((8, 8, 2), np.uint8)])
-    with pytest.raises(InferenceError, match="takes 3 channel\\(s\\).*gives grayscale images \\(1\\); set 'color' to rgb"):
+    with pytest.raises(InferenceError, match=r"takes 3 channel\(s\).*gives grayscale images \(1\); set 'color' to rgb"):
         Predictor(colour_model, provider="cpu", preprocessing=Preprocessing(color="grayscale", layout="NHWC"))
     grey = predictor.predict([np.full((8, 8, 1), 200, np.uint8)])[0]  # grey images are widened to RGB
     assert np.isclose(sum(p for _, p in grey.top), 1.0)
@@ -171,7 +174,7 @@ def test_provider_lists_are_explicit_and_end_with_the_cpu():
 
 
 def test_session_options_are_set_deliberately():
-    options = inference.session_options(threads=2)
+    options = sessions.session_options(threads=2)
     assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 1
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
 

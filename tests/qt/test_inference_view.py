@@ -7,6 +7,8 @@ import csv
 import cv2
 import numpy as np
 import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
 from cvstudio.core.experiment import parse_experiment, run_experiment
 from cvstudio.core.tasks import TaskState, drain
@@ -56,25 +58,28 @@ def test_a_video_file_plays_through_the_live_view_with_overlay_and_rates(qtbot, 
     video = tmp_path / "bands.avi"
     write_video(video, [dataset.images[i] for i in range(0, len(dataset), 2)])
     shown = []
-    panel.frame.setPixmap = lambda pixmap, real=panel.frame.setPixmap: (shown.append(pixmap), real(pixmap))
-    panel.start_live(video)
-    assert panel.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.live is None, timeout=30000)
-    assert not panel.stop_button.isEnabled()
+    panel.live.frame.setPixmap = lambda pixmap, real=panel.live.frame.setPixmap: (shown.append(pixmap), real(pixmap))
+    panel.live.start(video)
+    assert panel.live.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.live.worker is None, timeout=30000)
+    assert not panel.live.stop_button.isEnabled()
     assert shown and not shown[-1].isNull()  # frames were drawn, with the top-k band painted in
-    assert "stopped after 18 frames" in panel.rate.text()
-    assert "FPS" in panel.rate.text() and "model latency" in panel.rate.text()
+    assert "stopped after 18 frames" in panel.live.rate.text()
+    assert "FPS" in panel.live.rate.text() and "model latency" in panel.live.rate.text()
     assert not window.banner.isVisible()
 
 
-def test_a_folder_is_classified_into_the_table_and_exported_as_csv(qtbot, panel_with_export, tmp_path):
+def test_a_dropped_folder_is_classified_into_the_table_and_exported_as_csv(qtbot, panel_with_export, tmp_path):
     window, panel = panel_with_export
     dataset = make_tiny_dataset(seed=4)
     folder = tmp_path / "images"
     folder.mkdir()
     for i in range(0, len(dataset), 4):
         cv2.imwrite(str(folder / f"{i:02d}.png"), dataset.images[i][..., ::-1])
-    panel.predict_paths([folder])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    panel.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                               Qt.KeyboardModifier.NoModifier))
     qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
     assert panel.table.rowCount() == 9
     predicted = [panel.table.item(row, 1).text() for row in range(9)]
@@ -86,10 +91,10 @@ def test_a_folder_is_classified_into_the_table_and_exported_as_csv(qtbot, panel_
 
 def test_a_missing_camera_is_shown_as_an_error_and_the_view_keeps_working(qtbot, panel_with_export):
     window, panel = panel_with_export
-    panel.start_live(97)
-    qtbot.waitUntil(lambda: panel.live is None, timeout=20000)
+    panel.live.start(97)
+    qtbot.waitUntil(lambda: panel.live.worker is None, timeout=20000)
     assert "camera 97 cannot be opened" in window.banner.message.text()
-    assert "Stopped: camera 97" in panel.rate.text()
+    assert "Stopped: camera 97" in panel.live.rate.text()
     panel.compare()
     qtbot.waitUntil(lambda: "Batch-1 latency" in panel.compare_label.text(), timeout=30000)
     assert "ONNX Runtime (CPUExecutionProvider)" in panel.compare_label.text()

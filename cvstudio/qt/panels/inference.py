@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QPainter, QPixmap, QShowEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,14 +33,14 @@ from PySide6.QtWidgets import (
 )
 
 from cvstudio.core.export import deep_pipelines, export_run
-from cvstudio.core.inference import PROVIDER_CHOICES, InferenceError, Predictor, usable_providers
+from cvstudio.core.inference import Predictor
+from cvstudio.core.sessions import PROVIDER_CHOICES, InferenceError, usable_providers
 from cvstudio.core.inference_jobs import (
     FileResult,
     LiveFrame,
     compare_with_torch,
     list_images,
     predict_files,
-    stream_video,
     write_csv,
 )
 from cvstudio.core.preprocessing import FORM_PARAMS, Preprocessing, PreprocessingError
@@ -48,11 +48,9 @@ from cvstudio.core.runs import RunStore, slugify
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.plugins import Registry
 from cvstudio.qt.forms import ParamForm
-from cvstudio.qt.images import to_pixmap
-from cvstudio.qt.workers import Job, Worker, single
+from cvstudio.qt.panels.live_view import Launch, LiveView
+from cvstudio.qt.workers import Worker, single
 
-Launch = Callable[[str, Job, Callable[[Worker], None] | None], Worker]
-LIVE_SIZE = 360
 JOB_TITLES = {
     "inference-providers": "Detecting ONNX Runtime providers", "inference-load": "Loading the ONNX model",
     "inference-images": "Classifying the images", "inference-live": "The live view",
@@ -68,8 +66,6 @@ class InferencePanel(QWidget):
         self.store, self.registry, self.launch = store, registry, launch
         self.predictor: Predictor | None = None
         self.results: list[FileResult] = []
-        self.latest: LiveFrame | None = None
-        self.live: Worker | None = None
         self.providers_known = False
         self.setAcceptDrops(True)
 
@@ -78,7 +74,7 @@ class InferencePanel(QWidget):
         self.models = QComboBox(toolTip="cvstudio's exports of the saved runs, and ONNX files you opened")
         self.models.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.models.activated.connect(lambda _: self.load_model())
-        self.providers = QComboBox(toolTip="Where ONNX Runtime runs; only the providers that really start here are enabled")
+        self.providers = QComboBox(toolTip="Where ONNX Runtime runs; only providers that start here can be chosen")
         for choice in PROVIDER_CHOICES:
             self.providers.addItem(choice, choice)
         self.providers.activated.connect(lambda _: self.load_model())
@@ -123,28 +119,12 @@ class InferencePanel(QWidget):
         images_layout.addLayout(images_buttons)
         images_layout.addWidget(self.table, 1)
 
-        self.frame = QLabel("The video or webcam shows here", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.frame.setMinimumSize(LIVE_SIZE, LIVE_SIZE)
-        self.rate = QLabel("")
-        self.camera = QSpinBox(minimum=0, maximum=99, toolTip="Camera number: 0 is the first")
-        self.stop_button = QPushButton("Stop", clicked=self.stop_live, enabled=False)
+        self.live = LiveView(launch, lambda: self.predictor, self.topk.value)
         self.compare_label = QLabel(wordWrap=True)
-        live = QGroupBox("Live: video file or webcam")
-        live_buttons = QHBoxLayout()
-        live_buttons.addWidget(QPushButton("Open video…", clicked=self.choose_video))
-        live_buttons.addWidget(QLabel("Camera"))
-        live_buttons.addWidget(self.camera)
-        live_buttons.addWidget(QPushButton("Start camera", clicked=lambda: self.start_live(self.camera.value())))
-        live_buttons.addWidget(self.stop_button)
-        live_layout = QVBoxLayout(live)
-        live_layout.addLayout(live_buttons)
-        live_layout.addWidget(self.frame, 1)
-        live_layout.addWidget(self.rate)
-        live_layout.addWidget(QPushButton("Time torch against ONNX Runtime (batch 1)", clicked=self.compare))
-        live_layout.addWidget(self.compare_label)
-
+        self.live.layout().addWidget(QPushButton("Time torch against ONNX Runtime (batch 1)", clicked=self.compare))
+        self.live.layout().addWidget(self.compare_label)
         splitter = QSplitter()
-        for widget in (config, images, live):
+        for widget in (config, images, self.live):
             splitter.addWidget(widget)
         splitter.setSizes([300, 600, 450])
         layout = QVBoxLayout(self)
@@ -231,7 +211,7 @@ class InferencePanel(QWidget):
         path = self.models.currentData()
         if path is None:
             return
-        self.stop_live()
+        self.live.stop()
         self._set_model_ready(False)
         self.info.setText(f"Loading {Path(path).name}…")
         job = single(partial(Predictor, Path(path), self.providers.currentData()))
@@ -332,53 +312,15 @@ class InferencePanel(QWidget):
         write_csv(path, self.results, self.topk.value())
         return path
 
-    # -------------------------------------------------------------- live
-
-    @Slot()
-    def choose_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video", str(Path.home()),
-                                              "Videos (*.mp4 *.avi *.mkv *.mov *.webm);;All files (*)")
-        if path:
-            self.start_live(Path(path))
-
-    def start_live(self, source: int | Path) -> None:
-        if self.predictor is None:
-            self.info.setText("Choose a model first: export a run or open an .onnx file.")
-            return
-        predictor, topk = self.predictor, self.topk.value()
-        self.rate.setText(f"Opening {'camera ' + str(source) if isinstance(source, int) else source.name}…")
-        self.live = self.launch("inference-live", lambda state: stream_video(predictor, source, state, topk),
-                                self._live_done)
-        self.stop_button.setEnabled(True)
-
-    @Slot()
-    def stop_live(self) -> None:
-        if self.live is not None:
-            self.live.cancel()
-
-    def _live_done(self, worker: Worker) -> None:
-        self.live = None
-        self.stop_button.setEnabled(False)
-        if worker.result is not None:
-            self.rate.setText(f"{self.rate.text()} — stopped after {worker.result} frames")
-        elif worker.error is not None:
-            self.rate.setText(f"Stopped: {worker.error}")
-
     def on_event(self, event: Any) -> None:
         if isinstance(event, LiveFrame):
-            self.latest = event
+            self.live.latest = event
         elif isinstance(event, Progress):
             self.progress.setMaximum(event.total)
             self.progress.setValue(event.done)
 
     def refresh(self) -> None:
-        """The timer tick: draw only the newest frame, whatever the stream's rate."""
-        frame, self.latest = self.latest, None
-        if frame is None:
-            return
-        self.frame.setPixmap(overlay(to_pixmap(frame.image, LIVE_SIZE), frame.prediction.top))
-        self.rate.setText(f"frame {frame.index} · {frame.fps:.1f} FPS · model latency {frame.latency_ms:.2f} ms "
-                          f"on {self.predictor.providers[0] if self.predictor else '?'}")
+        self.live.refresh()
 
     @Slot()
     def compare(self) -> None:
@@ -395,15 +337,3 @@ class InferencePanel(QWidget):
             return
         self.compare_label.setText(f"Batch-1 latency: torch eager (CPU) {c.torch_ms:.3f} ms · ONNX Runtime "
                                    f"({c.providers[0]}) {c.onnxruntime_ms:.3f} ms · ratio {c.ratio:.2f}")
-
-
-def overlay(pixmap: QPixmap, top: Sequence[tuple[str, float]]) -> QPixmap:
-    """The top-k classes written over the frame, on a dark band so they read on any image."""
-    painter = QPainter(pixmap)
-    line = painter.fontMetrics().height() + 2
-    painter.fillRect(0, 0, pixmap.width(), line * len(top) + 6, QColor(0, 0, 0, 160))
-    painter.setPen(QColor("white"))
-    for i, (label, probability) in enumerate(top):
-        painter.drawText(6, 3 + line * (i + 1) - 4, f"{label}  {probability:.1%}")
-    painter.end()
-    return pixmap
