@@ -64,9 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list saved runs")
     runs.add_argument("--out", type=Path, help="runs directory")
     runs.add_argument("--csv", type=Path, help="write every run's results (one row per pipeline) to this CSV file")
-    report = sub.add_parser("report", help="write a self-contained HTML report of one or more runs")
-    report.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run folders, as `cvstudio runs` lists them")
-    report.add_argument("-o", "--output", type=Path, help="HTML file to write (default: RUN_DIR/report.html)")
+    report = sub.add_parser("report", help="write a self-contained HTML report of runs, or of a lesson's latest runs")
+    report.add_argument("run_dirs", type=Path, nargs="*", metavar="RUN_DIR", help="run folders, as `cvstudio runs` lists them")
+    report.add_argument("--lesson", type=Path, help="instead: the newest run of each of this lesson's experiments")
+    report.add_argument("--out", type=Path, help="with --lesson: the runs directory to look in")
+    report.add_argument("-o", "--output", type=Path,
+                        help="HTML file to write (default: RUN_DIR/report.html, or LESSON-report.html here)")
     export = sub.add_parser("export", help="export a run's trained network to ONNX, verified against torch")
     export.add_argument("run_dir", type=Path, help="the run's folder, as `cvstudio runs` lists it")
     export.add_argument("-o", "--output", type=Path, help="ONNX file to write (default: RUN_DIR/exports/<pipeline>.onnx)")
@@ -319,8 +322,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from cvstudio.core.report import open_run, write_report
+    from cvstudio.core.report import lesson_runs, open_run, write_report
 
+    if bool(args.run_dirs) == bool(args.lesson):
+        print("error: give run folders or --lesson LESSON (one of the two)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.lesson:
+        from cvstudio.core.lessons import load_lesson
+        from cvstudio.core.runs import RunStore
+
+        lesson = load_lesson(args.lesson)
+        runs = lesson_runs(lesson, RunStore(args.out).runs())
+        if not runs:
+            print(f"error: no saved runs of {lesson.title!r} yet; run its steps first "
+                  f"(cvstudio run {args.lesson})", file=sys.stderr)
+            return EXIT_ERROR
+        output = args.output or Path(f"{args.lesson.stem}-report.html")
+        print(write_report(runs, output, lesson.title))
+        return 0
     runs = [open_run(path) for path in args.run_dirs]
     output = args.output or runs[0].path / "report.html"
     print(write_report(runs, output))
@@ -344,6 +363,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from cvstudio.core.preprocessing import Preprocessing
     from cvstudio.core.tasks import TaskState
 
+    if args.topk < 1 or args.batch_size < 1:
+        print("error: --topk and --batch-size must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
     preprocessing = Preprocessing.load(args.config) if args.config else None
     predictor = Predictor(args.model, args.provider, preprocessing, args.labels)
     if predictor.notice:

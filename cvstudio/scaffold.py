@@ -13,6 +13,9 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from cvstudio.plugins import HOOKS
+from cvstudio.specs import SPEC_TYPES
+
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*([-_][a-z0-9]+)*$")
 
 
@@ -24,9 +27,7 @@ class ScaffoldError(ValueError):
 class PluginKind:
     """What differs between the kinds of plugin a scaffold can start."""
 
-    noun: str
-    kinds: str  # the registry kind, as in Registry.specs(kinds)
-    spec_class: str
+    registry_kind: str  # as in Registry.specs(registry_kind)
     module: str  # the implementation module, from <kind>.py.tmpl
     factory: str
     params: str
@@ -34,7 +35,15 @@ class PluginKind:
 
     @property
     def hook(self) -> str:
-        return f"cvstudio_register_{self.kinds}"
+        return HOOKS[self.registry_kind]
+
+    @property
+    def noun(self) -> str:
+        return SPEC_TYPES[self.registry_kind].kind
+
+    @property
+    def spec_class(self) -> str:
+        return SPEC_TYPES[self.registry_kind].__name__
 
     @property
     def check(self) -> str:
@@ -44,22 +53,22 @@ class PluginKind:
 
 KINDS = {
     "feature": PluginKind(
-        "feature extractor", "feature_extractors", "FeatureExtractorSpec", "extractor", "GridMeansExtractor",
+        "feature_extractors", "extractor", "GridMeansExtractor",
         'Param("grid", "int", 4, minimum=1, maximum=8, help="Cells along each side of the image."),',
         "check_feature_extractor(spec)",
     ),
     "classifier": PluginKind(
-        "classifier", "classifiers", "ClassifierSpec", "classifier", "build",
+        "classifiers", "classifier", "build",
         'Param("alpha", "float", 1.0, minimum=1e-4, maximum=1e4, log=True, help="Regularisation strength."),',
         "check_classifier(spec)",
     ),
     "model": PluginKind(
-        "model", "models", "ModelSpec", "model", "build",
+        "models", "model", "build",
         'Param("width", "int", 16, minimum=4, maximum=128, help="Channels of the first convolution."),',
         "assert check_model(spec) > 0",
     ),
     "dataset": PluginKind(
-        "dataset", "datasets", "DatasetSpec", "dataset", "generate",
+        "datasets", "dataset", "generate",
         'Param("per_class", "int", 100, minimum=1, maximum=5000, help="Images of each class."),\n'
         '                Param("image_size", "int", 32, minimum=8, maximum=128, help="Width and height in pixels."),\n'
         '                Param("seed", "int", 0, minimum=0, maximum=2**31 - 1, help="Same seed, same images."),',
@@ -73,7 +82,8 @@ def package_name(name: str) -> str:
     return name.replace("-", "_")
 
 
-def validate_name(name: str) -> str:
+def validate_name(name: str) -> None:
+    """Refuse a name that cannot be both a distribution and an importable package, or that would shadow cvstudio."""
     if not NAME_PATTERN.match(name):
         raise ScaffoldError(
             f"plugin name {name!r} must be lower-case letters and digits, words joined by '-' or '_', "
@@ -82,7 +92,6 @@ def validate_name(name: str) -> str:
     package = package_name(name)
     if keyword.iskeyword(package) or package == "cvstudio" or package.startswith("cvstudio_"):
         raise ScaffoldError(f"plugin name {name!r} is reserved; pick another, e.g. 'my-{name}'")
-    return name
 
 
 def create_plugin(name: str, kind: str, parent: Path) -> Path:
@@ -101,7 +110,7 @@ def create_plugin(name: str, kind: str, parent: Path) -> Path:
         "package": package,
         "title": title,
         "noun": spec.noun,
-        "kinds": spec.kinds,
+        "registry_kind": spec.registry_kind,
         "hook": spec.hook,
         "spec_class": spec.spec_class,
         "module": spec.module,

@@ -112,8 +112,8 @@ def shoot_inference(app, window, scratch: Path) -> None:
     for image in images:
         writer.write(image[..., ::-1].copy())
     writer.release()
-    panel.start_live(video)
-    wait(app, lambda: panel.live is None)
+    panel.live.start(video)
+    wait(app, lambda: panel.live.worker is None)
     panel.compare()
     wait(app, lambda: "inference-compare" not in window.workers)
     settle(app)
@@ -176,6 +176,8 @@ def shoot_studies(app, scratch: Path, epochs: int = 6) -> None:
         window.tabs.setCurrentWidget(window.study_view)
         settle(app)
         window.pull()
+        if name == "feature-spaces":
+            window.study_view.method.setCurrentText("t-SNE")  # shows the learned features' clusters best
         settle(app, 1.0)
         window.grab().save(str(OUT / f"{name}.png"))
         print(f"wrote {OUT / name}.png")

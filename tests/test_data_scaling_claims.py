@@ -9,6 +9,7 @@ from cvstudio.core.experiment import bundled_lesson
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the sweep trains 12 networks: about 7 minutes on 2 idle cores
 def test_hand_crafted_features_win_on_little_data_and_the_cnn_on_much(tmp_path, capsys):
     assert main(["run", str(bundled_lesson("data-scaling")), "--out", str(tmp_path)]) == 0
     (run_dir,) = tmp_path.iterdir()

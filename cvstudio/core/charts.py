@@ -35,6 +35,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Chart:
+    """What to draw; the axes' ranges follow the data unless ``y_range`` fixes them (accuracy: 0 to 1)."""
+
     title: str
     x_label: str
     y_label: str
@@ -44,6 +46,7 @@ class Chart:
 
 
 def color_of(index: int) -> str:
+    """The colour of series ``index``; after eight series the palette starts again."""
     return PALETTE[index % len(PALETTE)]
 
 

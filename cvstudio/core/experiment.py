@@ -32,6 +32,7 @@ else:  # pragma: no cover
 DEFAULT_LESSON = "why-deep-learning"
 SPLIT_DEFAULTS = {"val": 0.15, "test": 0.15, "seed": 0}
 COMPARE = "compare"
+DEFAULT_TITLE = "Untitled experiment"
 # What an experiment can measure besides the default head-to-head comparison: the
 # ``[study]`` table's ``kind`` → the module that parses its options and runs it.
 # Each module has ``TITLE``, ``parse_options(table) -> dict`` (raising ExperimentError)
@@ -116,6 +117,15 @@ def bundled_lesson(name: str = DEFAULT_LESSON) -> Path:
     return Path(str(path))
 
 
+def part_title(title: str, part: str) -> str:
+    """The title of the run holding the ``part`` ("classical" or "deep") of a comparison.
+
+    The window runs the two parts side by side, one run each; reports find
+    them again by these titles.
+    """
+    return f"{title} — {part}"
+
+
 def read_toml(path: Path, what: str = "experiment") -> dict[str, Any]:
     """The TOML table in ``path``; an unreadable or invalid file raises ExperimentError naming it."""
     try:
@@ -172,7 +182,7 @@ def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
     if duplicates:
         raise ExperimentError(f"pipeline label {duplicates[0]!r} is used twice; give each pipeline its own 'label'")
     return Experiment(
-        title=str(data.get("title", "Untitled experiment")),
+        title=str(data.get("title", DEFAULT_TITLE)),
         description=str(data.get("description", "")),
         dataset=_component(data["dataset"], "datasets", "[dataset]", registry),
         split=split,

@@ -300,8 +300,7 @@ def _project(
         path = f"projections/{slugify(label)}-{method}.json"
         run.write(path, {"space": label, "method": method, "points": np.round(points, 4), "labels": labels[chosen],
                          "class_names": list(class_names)})
-        record["projections"][method] = {"knn_accuracy": round(knn, 4), "silhouette": round(silhouette, 4),
-                                         "points": path}
+        record["projections"][method] = {"knn_accuracy": knn, "silhouette": silhouette, "points": path}
         run.write("summary.json", summary)
         yield Progress(label, METHOD_NAMES[method], 1, 1)
         yield FeatureSpaceProjected(label, method, points, labels[chosen], class_names, knn, silhouette)

@@ -197,7 +197,8 @@ def _measure(experiment: Experiment, registry: Registry, run: Run, state: TaskSt
         table = operations(experiment, registry, dataset, device)
         for done, (operation, detail, action) in enumerate(table):
             yield Progress(KIND, f"timing on {device.type}", done, len(table))
-            timing = Timing(operation, detail, device.type, round(median_milliseconds(action, device, repeats, state), 3))
+            milliseconds = median_milliseconds(action, device, repeats, state)
+            timing = Timing(operation, detail, device.type, round(milliseconds, 3))
             add_timing(rows, timing)
             summary["rows"] = list(rows.values())
             run.append_metrics({**asdict(timing), "kind": "timing", "time": time.time()})

@@ -82,13 +82,9 @@ def default_course() -> Path:
     return bundled_lesson(DEFAULT_COURSE)
 
 
-def is_lesson(data: Mapping[str, Any]) -> bool:
-    return "step" in data
-
-
 def is_lesson_file(path: Path) -> bool:
     """Whether ``path`` holds a lesson (``[[step]]`` tables) rather than an experiment."""
-    return is_lesson(read_toml(path, "lesson or experiment"))
+    return "step" in read_toml(path, "lesson or experiment")
 
 
 def load_lesson(path: Path) -> Lesson:
@@ -102,6 +98,7 @@ def load_lesson(path: Path) -> Lesson:
 
 
 def parse_lesson(data: Mapping[str, Any], path: Path) -> Lesson:
+    """The lesson in ``data`` (a parsed lesson file); ``path`` is where its experiments are looked up from."""
     _check_keys(data, {"title", "description", "step"}, "the lesson")
     steps = data.get("step")
     if not isinstance(steps, list) or not steps:

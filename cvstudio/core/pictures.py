@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 MIN_SIDE = 256
+ROW_LIMIT = 32
 
 
 def normalized(array: np.ndarray) -> np.ndarray:
@@ -19,16 +20,19 @@ def normalized(array: np.ndarray) -> np.ndarray:
 
 def layer_picture(activation: np.ndarray, limit: int = 16) -> np.ndarray:
     """One layer's output for one image as a grey picture in [0, 1]: conv maps (C, H, W) side by side
-    (the first ``limit``, each scaled on its own), tokens (T, D) as rows, a vector (D,) as a square."""
+    (the first ``limit``, each scaled on its own), tokens (T, D) as rows, a vector (D,) as one row
+    (e.g. class scores) or, when long, as a square filled row by row (the rest of its last row blank)."""
     from skimage.util import montage
 
     if activation.ndim == 3:
         maps = np.stack([normalized(m) for m in activation[:limit]])
         return montage(maps, padding_width=1, fill=1.0)
-    if activation.ndim == 1:
-        side = math.ceil(math.sqrt(len(activation)))
-        activation = np.pad(activation, (0, side * side - len(activation))).reshape(side, side)
-    return normalized(activation)
+    if activation.ndim == 2:
+        return normalized(activation)
+    values = normalized(activation)
+    width = len(values) if len(values) <= ROW_LIMIT else math.ceil(math.sqrt(len(values)))
+    rows = math.ceil(len(values) / width)
+    return np.pad(values, (0, rows * width - len(values))).reshape(rows, width)
 
 
 def colorize(picture: np.ndarray, colormap: str = "viridis") -> np.ndarray:

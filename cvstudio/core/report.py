@@ -16,7 +16,9 @@ from typing import Any, Iterable, Sequence
 
 from cvstudio.core.charts import Chart, Line, color_of, draw_chart, png_data_uri
 from cvstudio.core.evaluation import Evaluation
-from cvstudio.core.runs import SUMMARY_FILE, Run
+from cvstudio.core.experiment import DEFAULT_TITLE, part_title, read_toml
+from cvstudio.core.lessons import Lesson
+from cvstudio.core.runs import STATUS_FILE, SUMMARY_FILE, Run
 
 CSV_COLUMNS = ("run", "status", "title", "pipeline", "kind", "val_accuracy", "test_accuracy", "seconds",
                "parameters", "feature_dim", "device", "images_per_s")
@@ -42,6 +44,7 @@ class ReportError(ValueError):
 
 
 def read_summary(run: Run) -> dict[str, Any]:
+    """The run's summary; empty while the run has not written one yet, so a report can still list it."""
     try:
         return run.read(SUMMARY_FILE)
     except FileNotFoundError:
@@ -53,8 +56,8 @@ def read_summary(run: Run) -> dict[str, Any]:
 def open_run(path: Path) -> Run:
     """The run in directory ``path``, checked to be one."""
     path = Path(path)
-    if not (path / "status.json").is_file():
-        raise ReportError(f"{path} is not a run directory (no status.json); `cvstudio runs` lists the saved runs")
+    if not (path / STATUS_FILE).is_file():
+        raise ReportError(f"{path} is not a run directory (no {STATUS_FILE}); `cvstudio runs` lists the saved runs")
     return Run(path)
 
 
@@ -87,9 +90,39 @@ def write_results_csv(runs: Iterable[Run], path: Path) -> int:
     return len(rows)
 
 
+# --------------------------------------------------------------- lessons
+
+def lesson_runs(lesson: Lesson, runs: Sequence[Run]) -> list[Run]:
+    """The newest result of each of the lesson's experiments, in step order (``runs``: newest first).
+
+    ``cvstudio run`` saves an experiment as one run; the window saves a
+    comparison as two, its classical and its deep part (:func:`part_title`).
+    Whichever is newer stands for the experiment, so it is reported once.
+    """
+    newest: dict[str, int] = {}  # run title -> index in ``runs``
+    for index, run in enumerate(runs):
+        try:
+            title = read_summary(run).get("title")
+        except ReportError:
+            continue  # an unreadable run has nothing to show
+        if isinstance(title, str):
+            newest.setdefault(title, index)
+    chosen: list[Run] = []
+    for path in lesson.experiments():
+        title = read_toml(path).get("title", DEFAULT_TITLE)
+        whole = newest.get(title)
+        parts = [newest[t] for t in (part_title(title, "classical"), part_title(title, "deep")) if t in newest]
+        if whole is not None and (not parts or whole < min(parts)):
+            chosen.append(runs[whole])
+        else:
+            chosen.extend(runs[index] for index in parts)
+    return chosen
+
+
 # ----------------------------------------------------------------- HTML
 
 def write_report(runs: Sequence[Run], path: Path, title: str | None = None) -> Path:
+    """Write :func:`render_report` to ``path`` (its folder is created); returns the path, for the caller to show."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(runs, title), encoding="utf-8")
@@ -186,8 +219,8 @@ def _evaluation_section(run: Run, name: str, record: dict[str, Any]) -> str:
     cells = []
     for t, row in enumerate(confusion):
         tds = "".join(
-            f"<td style=\"background:rgba({'0,114,178' if t == p else '213,94,0'},{0.85 * v / largest:.2f})\">"
-            f"{v}</td>" for p, v in enumerate(row))
+            f"<td style=\"background:rgba({'0,114,178' if t == p else '213,94,0'},{0.85 * v / largest:.2f})"
+            f"{';color:#fff' if v / largest > 0.5 else ''}\">{v}</td>" for p, v in enumerate(row))
         cells.append(f"<tr><th>{_e(names[t])}</th>{tds}</tr>")
     header = "".join(f"<th>{_e(n)}</th>" for n in names)
     matrix = (f"<table class=\"confusion\"><tr><th>true ↓ / predicted →</th>{header}</tr>{''.join(cells)}</table>")

@@ -176,7 +176,8 @@ def _sweep(experiment: Experiment, registry: Registry, run: Run, state: TaskStat
     for seed in range(plan.seeds):  # a first pass over every size, then the others refine it
         for per_class in plan.sizes:
             part = Split(subsample(split.train, dataset.labels, per_class, seed), split.val, split.test)
-            trainings = [(p, "classical", _fit_classical(p, registry, dataset, part, state)) for p in experiment.classical]
+            trainings = [(p, "classical", _fit_classical(p, registry, dataset, part, state))
+                         for p in experiment.classical]
             trainings += [(p, "deep", _train_network(p, registry, dataset, part, seed, options["min_steps"], state))
                           for p in experiment.deep]
             for pipeline, kind, training in trainings:

@@ -38,10 +38,11 @@ from cvstudio.core.experiment import (
     PipelineStarted,
     load_experiment,
     parse_experiment,
+    part_title,
     run_experiment,
 )
 from cvstudio.core.lessons import Lesson, is_lesson_file, load_lesson
-from cvstudio.core.report import ReportError, write_report
+from cvstudio.core.report import ReportError, lesson_runs, write_report
 from cvstudio.core.runs import Run, RunStore, slugify
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd, warm_up
@@ -179,7 +180,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def set_registry(self, registry: Registry) -> None:
-        """Use freshly loaded plugins: rebuild the views and plugin docks, keeping the experiment where it still fits."""
+        """Use freshly loaded plugins: rebuild the views and docks, keeping the experiment where it still fits."""
         state = self.experiment_state()
         self.registry = registry
         old = (self.dataset_panel, self.pipelines, self.features)
@@ -194,7 +195,9 @@ class MainWindow(QMainWindow):
         self.plugin_docks = add_plugin_docks(self, registry)
         self.plugins.show_registry(registry)
         self._style_views(self.theme)
-        messages = [f"{len(registry.errors)} plugin error(s): see the Plugins view for details."] if registry.errors else []
+        messages = []
+        if registry.errors:
+            messages.append(f"{len(registry.errors)} plugin error(s): see the Plugins view for details.")
         try:
             state = parse_experiment(state, registry).to_dict()
         except ExperimentError as exc:
@@ -222,6 +225,8 @@ class MainWindow(QMainWindow):
                                    shortcuts=[QKeySequence(Qt.Key.Key_PageUp), QKeySequence(Qt.Key.Key_Left)])
         self.advance_action = QAction("Next step (presentation)", self, shortcut=QKeySequence(Qt.Key.Key_Space),
                                       enabled=False)  # Space advances in presentation mode only
+        self.lesson_report_action = QAction("Export lesson report…", self, enabled=False,
+                                            toolTip="One HTML file with the newest run of every step")
         self.presentation_action = QAction("Presentation mode", self, checkable=True,
                                            shortcut=QKeySequence(Qt.Key.Key_F11),
                                            toolTip="Large fonts, full screen, fewer controls (F11)")
@@ -235,13 +240,14 @@ class MainWindow(QMainWindow):
         self.advance_action.triggered.connect(self.lesson_panel.next)
         self.back_action.triggered.connect(self.lesson_panel.back)
         self.presentation_action.toggled.connect(self.set_presentation)
+        self.lesson_report_action.triggered.connect(lambda: self.export_lesson_report())
         self.addActions([self.next_action, self.back_action, self.advance_action])  # work with the menu bar hidden
         self.dark_action.toggled.connect(lambda dark: self._apply_theme(DARK if dark else LIGHT))
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([open_action, self.report_action, quit_action])
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addActions([self.run_action, self.cancel_action])
-        self.menuBar().addMenu("&Lesson").addActions([self.back_action, self.next_action])
+        self.menuBar().addMenu("&Lesson").addActions([self.back_action, self.next_action, self.lesson_report_action])
         self.menuBar().addMenu("&View").addActions([self.dark_action, self.presentation_action])
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("run-toolbar")
@@ -377,6 +383,7 @@ class MainWindow(QMainWindow):
         self.next_action.setEnabled(index < last)
         self.back_action.setEnabled(self.lesson is not None and index > 0)
         self.advance_action.setEnabled(self.presenting and index < last)
+        self.lesson_report_action.setEnabled(self.lesson is not None)
 
     @Slot(bool)
     def set_presentation(self, on: bool) -> None:
@@ -401,15 +408,27 @@ class MainWindow(QMainWindow):
         """Save the runs on screen (the last run, or the one reopened) as one self-contained HTML file."""
         if not self.shown_runs:
             return None
-        title = self.title if len(self.shown_runs) > 1 else None
+        return self._write_report(self.shown_runs, self.title if len(self.shown_runs) > 1 else None, path)
+
+    def export_lesson_report(self, path: Path | None = None) -> Path | None:
+        """Save the newest run of every step of the lesson as one HTML file."""
+        if self.lesson is None:
+            return None
+        runs = lesson_runs(self.lesson, self.store.runs())
+        if not runs:
+            self.banner.show_error(f"No runs of '{self.lesson.title}' yet: run a step (Ctrl+R), then export again.")
+            return None
+        return self._write_report(runs, self.lesson.title, path)
+
+    def _write_report(self, runs: list[Run], title: str | None, path: Path | None) -> Path | None:
         if path is None:
-            suggested = Path.home() / f"{slugify(self.title)}-report.html"
+            suggested = Path.home() / f"{slugify(title or self.title)}-report.html"
             chosen, _ = QFileDialog.getSaveFileName(self, "Export report", str(suggested), "HTML files (*.html)")
             if not chosen:
                 return None
             path = Path(chosen)
         try:
-            write_report(self.shown_runs, path, title)
+            write_report(runs, path, title)
         except (ReportError, OSError) as exc:
             self.banner.show_error(f"Cannot write the report: {exc}")
             return None
@@ -581,8 +600,8 @@ class MainWindow(QMainWindow):
             self._run_study(experiment)
             return
         parts = {
-            "classical": replace(experiment, title=f"{experiment.title} — classical", deep=()),
-            "deep": replace(experiment, title=f"{experiment.title} — deep", classical=()),
+            "classical": replace(experiment, title=part_title(experiment.title, "classical"), deep=()),
+            "deep": replace(experiment, title=part_title(experiment.title, "deep"), classical=()),
         }
         self.runs = {}
         for slot, part in parts.items():
@@ -646,8 +665,8 @@ class MainWindow(QMainWindow):
         records = run.metrics()
         self.training.load_history(records)
         self.results.clear()
-        for label, (kind, evaluation) in evaluations.items():
-            self.results.add_evaluation(label, kind, evaluation)
+        for label, (pipeline_kind, evaluation) in evaluations.items():
+            self.results.add_evaluation(label, pipeline_kind, evaluation)
         if dataset_ref == self.dataset_ref:
             self.results.set_dataset(self.dataset)
         else:
@@ -676,7 +695,8 @@ class MainWindow(QMainWindow):
         """The plots' colours and fonts; restyling the whole application again would cost startup time."""
         self.theme = theme
         style_plots(self, theme, large=self.presenting)
-        for panel in (self.training, self.features, self.results, self.runs_panel.compare, self.study_view):
+        for panel in (self.training, self.features, self.results, self.runs_panel.compare, self.study_view,
+                      self.plugins):
             if panel is not None:
                 panel.apply_theme(theme)
 

@@ -121,3 +121,26 @@ def test_report_and_csv_of_saved_runs(course, tmp_path, capsys):
 def test_report_on_a_folder_that_is_not_a_run_says_so(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 1
     assert "is not a run directory" in capsys.readouterr().err
+
+
+def test_a_lesson_report_takes_the_newest_run_of_each_experiment(course, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "runs"
+    assert main(["run", str(course), "--out", str(out), "--step", "1"]) == 0
+    assert main(["run", str(course), "--out", str(out)]) == 0
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--lesson", str(course), "--out", str(out)]) == 0
+    page = (tmp_path / "lesson-report.html").read_text()
+    assert capsys.readouterr().out.strip() == "lesson-report.html"
+    assert "<h1>Tiny course</h1>" in page
+    assert page.count("<h2>Experiment one</h2>") == 1 and page.count("<h2>Experiment two</h2>") == 1
+    newest = sorted(d.name for d in out.iterdir())[-2:]
+    assert all(f"Run {name}" in page for name in newest)
+    assert page.index("<h2>Experiment one</h2>") < page.index("<h2>Experiment two</h2>")
+
+
+def test_a_lesson_report_without_runs_says_what_to_do(course, tmp_path, capsys):
+    assert main(["report", "--lesson", str(course), "--out", str(tmp_path / "none")]) == 1
+    assert "no saved runs of 'Tiny course' yet; run its steps first" in capsys.readouterr().err
+    assert main(["report"]) == 2
+    assert "give run folders or --lesson" in capsys.readouterr().err

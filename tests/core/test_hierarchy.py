@@ -155,3 +155,14 @@ def test_cli_prints_both_answers_and_where_the_pictures_are(tmp_path, monkeypatc
     assert lines[4] == "Grad-CAM on layer features.conv2: hierarchy/gradcam.png"
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert (run_dir / "hierarchy" / "gradcam.png").exists()
+
+
+def test_layer_pictures_keep_every_value_visible():
+    from cvstudio.core.pictures import layer_picture
+
+    scores = layer_picture(np.array([3.0, -1.0, 1.0]))
+    assert scores.shape == (1, 3) and scores.tolist() == [[1.0, 0.0, 0.5]]  # class scores: one row
+    long = layer_picture(np.arange(40.0))
+    assert long.shape == (6, 7) and long.max() == 1.0 and long.ravel()[:40].tolist() == sorted(long.ravel()[:40])
+    maps = layer_picture(np.stack([np.zeros((4, 4)), np.eye(4)]), limit=1)
+    assert maps.shape == (6, 6)  # the first map only, with a 1-pixel border

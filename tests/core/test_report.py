@@ -10,7 +10,8 @@ from cvstudio import DatasetSpec, hookimpl
 from cvstudio.core.charts import Chart, Line, draw_chart, nice_ticks, png_data_uri
 from cvstudio.core.evaluation import Evaluation
 from cvstudio.core.experiment import parse_experiment, run_experiment
-from cvstudio.core.report import CSV_COLUMNS, ReportError, open_run, render_report, write_results_csv
+from cvstudio.core.lessons import load_lesson
+from cvstudio.core.report import CSV_COLUMNS, ReportError, lesson_runs, open_run, render_report, write_results_csv
 from cvstudio.core.runs import RunStore
 from cvstudio.core.tasks import TaskState, drain
 
@@ -50,7 +51,7 @@ def test_the_report_shows_the_runs_numbers(finished_run):
         assert f"<h3>{name.replace('<', '&lt;').replace('>', '&gt;')} — test accuracy {evaluation.accuracy:.3f}</h3>" in page
         row = f"<td>{record['val_accuracy']:.3f}</td><td>{record['test_accuracy']:.3f}</td>"
         assert row in page
-        confusion_cells = re.findall(r"<td style=\"background:rgba\([^)]*\)\">(\d+)</td>",
+        confusion_cells = re.findall(r"<td style=\"background:rgba\([^)]*\)(?:;color:#fff)?\">(\d+)</td>",
                                      page.split(f"test accuracy {evaluation.accuracy:.3f}")[1])
         k = len(evaluation.class_names)
         assert [int(c) for c in confusion_cells[:k * k]] == evaluation.confusion.ravel().tolist()
@@ -143,3 +144,26 @@ def test_a_studys_own_results_are_shown_as_tables(tmp_path):
     assert "<h3>Points</h3><table><tr><th>size</th><th>accuracy</th></tr><tr><td>10</td><td>0.512</td></tr>" in page
     assert "<tr><th>name</th><th>accuracy</th><th>dims</th></tr><tr><td>HOG</td><td>0.700</td><td>324</td></tr>" in page
     assert "<h3>Note</h3><pre>&quot;no GPU here&quot;</pre>" in page
+
+
+def test_a_lesson_report_takes_the_newest_result_of_each_experiment_once(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.toml").write_text(f'title = "{name.upper()}"\n[dataset]\nname = "shapes"\n')
+    (tmp_path / "lesson.toml").write_text('[[step]]\ntitle = "1"\nexperiment = "b.toml"\n'
+                                          '[[step]]\ntitle = "2"\nexperiment = "a.toml"\n')
+    store = RunStore(tmp_path / "runs")
+
+    def saved(title):
+        run = store.create(title)
+        run.write("summary.json", {"title": title})
+        return run
+
+    unreadable = store.create("broken")
+    (unreadable.path / "summary.json").write_text("{not json")
+    # Newest first: A was run from the command line, then compared in the window (two parts);
+    # B was compared in the window, then run again from the command line.
+    b_new, a_classical, a_deep, b_deep, b_classical, b_old, a_old = (
+        saved(t) for t in ("B", "A — classical", "A — deep", "B — deep", "B — classical", "B", "A"))
+    runs = [b_new, a_classical, unreadable, a_deep, b_deep, b_classical, b_old, a_old]
+    chosen = lesson_runs(load_lesson(tmp_path / "lesson.toml"), runs)
+    assert [run.path for run in chosen] == [b_new.path, a_classical.path, a_deep.path]

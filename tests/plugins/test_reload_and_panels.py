@@ -1,5 +1,6 @@
-"""Reloading and disabling plugins, and panel specs, without Qt."""
+"""Reloading and disabling plugins, panel specs, and listing plugins without importing Qt."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -55,6 +56,14 @@ def test_a_panel_area_must_be_one_the_window_has():
         PanelSpec(name="hello", description="x", factory="m:f", area="top")
 
 
+def qt_modules_imported_by(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter (this one has Qt loaded already) and list the PySide6 modules it imported."""
+    code += "; import json, sys; print(json.dumps(sorted(m for m in sys.modules if m.startswith('PySide6'))))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_listing_a_panel_plugin_imports_no_qt(tmp_path):
     (tmp_path / "dock.py").write_text(textwrap.dedent("""
         from cvstudio import PanelSpec, hookimpl
@@ -64,11 +73,13 @@ def test_listing_a_panel_plugin_imports_no_qt(tmp_path):
             return [PanelSpec(name="notes", description="Notes.", factory="PySide6.QtWidgets:QPlainTextEdit")]
     """))
     code = (
-        "import sys; from pathlib import Path; from cvstudio.plugins import load_registry; "
+        "from pathlib import Path; from cvstudio.plugins import load_registry; "
         f"r = load_registry(autoload=False, directories=[Path({str(tmp_path)!r})]); "
-        "assert 'notes' in r.specs('panels'), r.errors; "
-        "print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
+        "assert 'notes' in r.specs('panels'), r.errors"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert qt_modules_imported_by(code) == []
+
+
+def test_the_shipped_pytest_plugin_imports_no_qt():
+    assert qt_modules_imported_by("import cvstudio.testing") == []
+    assert "PySide6.QtCore" in qt_modules_imported_by("import PySide6.QtCore")  # the check sees Qt when it is there

@@ -87,6 +87,7 @@ def test_a_saved_run_is_shown_again(window):
     view.reset()
     assert view.table.rowCount() == 0 or not view.rows
     window.open_run(run)
+    assert window.tabs.currentWidget() is view
     view.refresh()
     assert view.table.rowCount() == 3 and set(view.plots) == {ENGINEERED, LEARNED}
     assert run.id in view.status.text()

@@ -187,8 +187,13 @@ def test_opening_an_experiment_file_leaves_the_lesson(make_window, course, lesso
 def test_export_report_and_csv_after_a_run(qtbot, make_window, course, wait_for_run, monkeypatch, tmp_path):
     window = make_window(path=course)
     assert not window.report_action.isEnabled()
+    assert window.export_lesson_report(tmp_path / "none.html") is None
+    assert "No runs of 'Tiny course' yet" in window.banner.message.text()
     qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     wait_for_run(window)
+    lesson_page = window.export_lesson_report(tmp_path / "lesson.html").read_text(encoding="utf-8")
+    assert "<h1>Tiny course</h1>" in lesson_page
+    assert "<h2>Tiny lesson — classical</h2>" in lesson_page and "<h2>Tiny lesson — deep</h2>" in lesson_page
     target = tmp_path / "report.html"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
     window.report_action.trigger()

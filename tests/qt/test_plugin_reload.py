@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel
 from cvstudio import PanelSpec, hookimpl
 from cvstudio.qt.panels.plugins import DISABLED_KEY, disabled_plugins
 from cvstudio.qt.settings import open_settings
+from cvstudio.qt.theme import DARK, LIGHT
 
 MODEL_PLUGIN = """
 from cvstudio import ModelSpec, hookimpl
@@ -89,6 +90,18 @@ def test_a_broken_file_shows_its_error_and_the_rest_keeps_working(qtbot, window_
     window.run()
     wait_for_run(window)
     assert window.runs["deep"].status == "completed" and window.runs["classical"].status == "completed"
+
+
+def test_errors_are_drawn_in_the_themes_red(qtbot, window_on, plugin_dir):
+    write_plugin(plugin_dir, "mine", "raise ImportError('broken on purpose')\n")
+    window = window_on()
+
+    def status_color():
+        return window.plugins.items["mine"].foreground(2).color().name()
+
+    for dark in (not window.theme.dark, window.theme.dark):
+        window.dark_action.setChecked(dark)
+        assert status_color() == (DARK if dark else LIGHT).error
 
 
 def test_disabling_a_plugin_is_kept_for_the_next_start(qtbot, window_on, plugin_dir, settings_path):

@@ -159,3 +159,15 @@ def test_going_back_to_a_comparison_removes_the_study_tab(study_window, lesson):
     window.open_experiment(lesson())
     assert window.study_view is None
     assert "Study" not in [window.tabs.tabText(i) for i in range(window.tabs.count())]
+
+
+def test_cancelling_a_study_says_so_in_its_view_and_keeps_the_run(qtbot, study_window):
+    window = study_window("scaling")
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: bool(window.study_view.points) or "study" not in window.workers, timeout=60000)
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: "study" not in window.workers, timeout=60000)
+    assert window.runs["study"].status in ("cancelled", "completed")  # it may have finished first
+    if window.runs["study"].status == "cancelled":
+        assert "cancelled" in window.study_view.status.text()
+    assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()

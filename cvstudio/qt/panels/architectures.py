@@ -29,7 +29,8 @@ from cvstudio.plugins import Registry, UnknownComponentError
 from cvstudio.qt.plots import line_plot
 from cvstudio.qt.theme import DARK, Theme
 
-COLUMNS = ("Network", "Year", "Weights", "Test accuracy", "Training", *(f"ms / {b} image{'s' * (b > 1)}" for b in BATCHES))
+COLUMNS = ("Network", "Year", "Weights", "Test accuracy", "Training",
+           *(f"ms / {b} image{'s' * (b > 1)}" for b in BATCHES))
 
 
 class ArchitecturesView(QWidget):
@@ -116,8 +117,9 @@ class ArchitecturesView(QWidget):
         self.dirty = False
         self.table.setRowCount(len(self.records))
         for row, (label, record) in enumerate(self.records.items()):
-            cells = (label, str(record.get("year") or ""), f"{record['parameters']:,}", f"{record['test_accuracy']:.1%}",
-                     f"{record['seconds']:.1f} s", *(f"{record[f'latency_ms_batch{b}']:.2f}" for b in BATCHES))
+            cells = (label, str(record.get("year") or ""), f"{record['parameters']:,}",
+                     f"{record['test_accuracy']:.1%}", f"{record['seconds']:.1f} s",
+                     *(f"{record[f'latency_ms_batch{b}']:.2f}" for b in BATCHES))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column:

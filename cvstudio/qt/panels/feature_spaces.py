@@ -187,6 +187,10 @@ class FeatureSpacesView(QWidget):
             plot.autoRange()
         for space, (plot, _) in self.plots.items():
             plot.setVisible(any(event.space == space for event in shown))
+        for row in range(math.ceil(len(shown) / columns)):
+            self.plots_grid.setRowStretch(row, 1)
+        for column in range(columns):
+            self.plots_grid.setColumnStretch(column, 1)
 
 
 def _number(value: float) -> str:

@@ -7,7 +7,7 @@ step the user asked for; the main window loads that step's experiment.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSlider,
@@ -49,7 +49,7 @@ class ChoiceLabel(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         self.button.setChecked(True)
 
 
@@ -80,6 +80,7 @@ class QuestionView(QWidget):
         layout.addWidget(self.explanation)
 
     def set_question(self, question: Question | None) -> None:
+        """Show ``question`` with no choice picked and no feedback (hidden when None): each step starts afresh."""
         self.question = question
         for button in self.choices.buttons():
             self.choices.removeButton(button)
@@ -105,6 +106,7 @@ class QuestionView(QWidget):
             self.choice_layout.addWidget(label, index, 1)
 
     def choose(self, index: int) -> None:
+        """Pick choice ``index`` (from 0), as a click on it would."""
         self.choices.button(index).setChecked(True)
 
     @Slot()

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 
 from cvstudio.plugins import BUILTIN, PluginInfo, Registry, user_plugin_dir
 from cvstudio.qt.settings import read_json, write_json
+from cvstudio.qt.theme import LIGHT, Theme
 from cvstudio.specs import SPEC_TYPES
 
-ERROR_COLOR = "#e5484d"
 DISABLED_KEY = "plugins/disabled"
 PLUGIN_ROLE = Qt.ItemDataRole.UserRole
 
@@ -70,8 +70,11 @@ class PluginsPanel(QWidget):
         super().__init__(parent)
         self.registry = registry
         self.settings = settings
-        self.reload_button = QPushButton("Reload plugins", toolTip="Load every plugin again: edited plugin files take effect")
-        self.open_button = QPushButton("Open plugin folder", toolTip=f"Drop single-file plugins (*.py) in {user_plugin_dir()}")
+        self.error_color = LIGHT.error  # until the window applies its theme
+        self.reload_button = QPushButton("Reload plugins",
+                                         toolTip="Load every plugin again: edited plugin files take effect")
+        self.open_button = QPushButton("Open plugin folder",
+                                       toolTip=f"Drop single-file plugins (*.py) in {user_plugin_dir()}")
         self.message = QLabel("Untick a plugin to disable it.")
         self.message.setObjectName("description")
         self.message.setWordWrap(True)
@@ -133,11 +136,17 @@ class PluginsPanel(QWidget):
             child = QTreeWidgetItem([f"error in {error.hook or 'loading'}", "", error.message])
             child.setData(0, PLUGIN_ROLE, info.name)
             for column in range(3):
-                child.setForeground(column, QBrush(QColor(ERROR_COLOR)))
+                child.setForeground(column, QBrush(QColor(self.error_color)))
             item.addChild(child)
         if info.errors:
-            item.setForeground(2, QBrush(QColor(ERROR_COLOR)))
+            item.setForeground(2, QBrush(QColor(self.error_color)))
         return item
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Show errors in the theme's red, the one that reads well on its background."""
+        if theme.error != self.error_color:
+            self.error_color = theme.error
+            self.show_registry(self.registry)
 
     @Slot()
     def reload(self) -> None:
@@ -160,7 +169,7 @@ class PluginsPanel(QWidget):
         else:
             disabled.add(name)
         write_json(self.settings, DISABLED_KEY, sorted(disabled))
-        QTimer.singleShot(0, self.reload)  # the reload rebuilds the tree: not while Qt is still inside this item's signal
+        QTimer.singleShot(0, self.reload)  # reloading rebuilds the tree: not while inside this item's signal
 
     @Slot()
     def open_plugin_folder(self) -> None:

@@ -115,7 +115,7 @@ class ResultsPanel(QWidget):
         self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.metrics_title = QLabel("Per-class precision, recall and F1")
         self.metrics_title.setWordWrap(True)
-        self.gallery_title = QLabel("Click a cell of a confusion matrix to see its images.")
+        self.gallery_title = QLabel("Click a cell of a confusion matrix to see its images.", wordWrap=True)
         self.gallery_title.setObjectName("big")
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)

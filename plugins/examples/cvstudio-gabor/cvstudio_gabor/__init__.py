@@ -18,7 +18,8 @@ def cvstudio_register_feature_extractors() -> list[FeatureExtractorSpec]:
             ),
             factory="cvstudio_gabor.extractor:GaborExtractor",
             params=(
-                Param("orientations", "int", 4, minimum=1, maximum=16, help="Directions of the filters, evenly over 180°."),
+                Param("orientations", "int", 4, minimum=1, maximum=16,
+                      help="Directions of the filters, evenly over 180°."),
                 Param("wavelengths", "int", 2, minimum=1, maximum=4,
                       help="Scales: the first wave is 3 pixels long, each next one √2 longer."),
                 Param("grid", "int", 2, minimum=1, maximum=8,

@@ -40,7 +40,8 @@ class GaborExtractor(FeatureExtractor):
 
     def energies(self, gray: np.ndarray) -> np.ndarray:
         """(H, W) float image → (filters, H, W) absolute responses."""
-        return np.stack([np.abs(cv2.filter2D(gray, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)) for k in self.kernels])
+        responses = [cv2.filter2D(gray, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT) for k in self.kernels]
+        return np.abs(np.stack(responses))
 
     def transform(self, images: np.ndarray) -> np.ndarray:
         """(N, H, W, C) uint8 → (N, filters × grid × grid): mean energy of each filter in each cell."""
