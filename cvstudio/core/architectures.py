@@ -18,7 +18,7 @@ from cvstudio.core.experiment import (
     Experiment,
     ExperimentError,
     PipelineStarted,
-    _finish,
+    finish_pipeline,
     deep_record,
     describe_dataset,
     load_dataset,
@@ -103,7 +103,7 @@ def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskSt
         latency = inference_milliseconds(result.model, dataset.channels, dataset.image_size, result.device,
                                          experiment.study.params["repeats"], state)
         yield LatencyMeasured(pipeline.label, result.device, latency)
-        yield _finish(run, summary, result, "deep", {
+        yield finish_pipeline(run, summary, result, "deep", {
             **deep_record(result, run),
             "model": spec.name,
             "title": spec.display_name,

@@ -161,17 +161,17 @@ def _study(value: Any) -> ComponentRef:
     table = dict(_table(value, "[study]"))
     kind = table.pop("kind", COMPARE)
     if kind == COMPARE:
-        _check_keys(table, set(), "[study] of kind 'compare'")
+        check_keys(table, set(), "[study] of kind 'compare'")
         return ComponentRef(COMPARE)
     return ComponentRef(str(kind), study_module(str(kind)).parse_options(table))
 
 
 def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
-    _check_keys(data, {"title", "description", "study", "dataset", "split", "classical", "deep"}, "the file")
+    check_keys(data, {"title", "description", "study", "dataset", "split", "classical", "deep"}, "the file")
     if "dataset" not in data:
         raise ExperimentError("missing [dataset] section; add e.g. [dataset] name = \"shapes\"")
     split = {**SPLIT_DEFAULTS, **_table(data.get("split", {}), "[split]")}
-    _check_keys(split, set(SPLIT_DEFAULTS), "[split]")
+    check_keys(split, set(SPLIT_DEFAULTS), "[split]")
     classical = tuple(_classical(entry, i, registry) for i, entry in enumerate(_array(data, "classical"), 1))
     deep = tuple(_deep(entry, i, registry) for i, entry in enumerate(_array(data, "deep"), 1))
     study = _study(data.get("study", {}))
@@ -195,7 +195,7 @@ def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
 def _classical(entry: Any, number: int, registry: Registry) -> ClassicalConfig:
     where = f"[[classical]] #{number}"
     entry = _table(entry, where)
-    _check_keys(entry, {"label", "features", "classifier"}, where)
+    check_keys(entry, {"label", "features", "classifier"}, where)
     features = entry.get("features")
     if isinstance(features, (str, dict)):
         features = [features]
@@ -226,7 +226,7 @@ def _component(value: Any, kind: str, where: str, registry: Registry) -> Compone
     if isinstance(value, str):
         name, params = value, {}
     elif isinstance(value, Mapping):
-        _check_keys(value, {"name", "params"}, where)
+        check_keys(value, {"name", "params"}, where)
         name, params = value.get("name"), _table(value.get("params", {}), f"{where} params")
     else:
         name, params = None, {}
@@ -252,7 +252,8 @@ def _array(data: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+def check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    """Refuse a misspelled key at once, naming the keys that would be understood there."""
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ExperimentError(f"unknown key '{unknown[0]}' in {where} (allowed: {', '.join(sorted(allowed))})")
@@ -310,14 +311,14 @@ def run_experiment(
             classifier = build_classifier(pipeline.classifier, registry)
             result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry), classifier,
                                               dataset, split, state)
-            yield _finish(run, summary, result, "classical", {
+            yield finish_pipeline(run, summary, result, "classical", {
                 "feature_dim": result.feature_dim,
                 "seconds": round(result.extract_seconds + result.fit_seconds, 3),
             })
         for pipeline in experiment.deep:
             yield PipelineStarted(pipeline.label, "deep")
             result = yield from train_deep(pipeline, registry, dataset, split, run, state)
-            yield _finish(run, summary, result, "deep", deep_record(result, run))
+            yield finish_pipeline(run, summary, result, "deep", deep_record(result, run))
     except (Cancelled, KeyboardInterrupt):
         close_run(run, summary, "cancelled")
         raise
@@ -388,8 +389,9 @@ def _recording_epochs(events: Generator[Any, None, DeepResult], run: Run) -> Gen
         yield event
 
 
-def _finish(run: Run, summary: dict[str, Any], result: ClassicalResult | DeepResult, kind: str,
-            extra: dict[str, Any]) -> PipelineFinished:
+def finish_pipeline(run: Run, summary: dict[str, Any], result: ClassicalResult | DeepResult, kind: str,
+                    extra: dict[str, Any]) -> PipelineFinished:
+    """Save a finished pipeline's evaluation, metrics and summary line in the run; the event to yield."""
     record = {
         "kind": kind,
         "val_accuracy": round(result.val.accuracy, 4),

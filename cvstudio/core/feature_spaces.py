@@ -25,8 +25,8 @@ from cvstudio.core.experiment import (
     Experiment,
     ExperimentError,
     PipelineStarted,
-    _check_keys,
-    _finish,
+    check_keys,
+    finish_pipeline,
     build_classifier,
     build_extractor,
     deep_record,
@@ -83,7 +83,7 @@ class FeatureSpaceProjected:
 
 
 def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
-    _check_keys(table, set(DEFAULTS), "[study] of kind 'features'")
+    check_keys(table, set(DEFAULTS), "[study] of kind 'features'")
     options = {**DEFAULTS, **table}
     if options["pretrained"] not in ("none", *PRETRAINED):
         raise ExperimentError(f"[study] pretrained = {options['pretrained']!r}: use \"none\" or one of "
@@ -129,7 +129,7 @@ def _study(
         """Fit and evaluate the shared classifier on one space's features; ``started``: when reading them began."""
         result = yield from classify_features(label, build_classifier(classifier_ref, registry), features,
                                               dataset, split, state)
-        yield _finish(run, summary, result, "classical" if space == "engineered" else "deep", {
+        yield finish_pipeline(run, summary, result, "classical" if space == "engineered" else "deep", {
             "space": space, "classifier": classifier_ref.name, "feature_dim": result.feature_dim,
             "seconds": round(time.perf_counter() - started, 3)})
         yield from _project(label, space, features["test"], dataset.labels[split.test], dataset.class_names,
@@ -144,7 +144,7 @@ def _study(
     for pipeline in experiment.deep:
         yield PipelineStarted(pipeline.label, "deep")
         result = yield from train_deep(pipeline, registry, dataset, split, run, state)
-        yield _finish(run, summary, result, "deep", {**deep_record(result, run), "space": "learned",
+        yield finish_pipeline(run, summary, result, "deep", {**deep_record(result, run), "space": "learned",
                                                       "classifier": "the network's own last layer"})
         label = f"{pipeline.label} features → {classifier_ref.name}"
         yield PipelineStarted(label, "deep")

@@ -22,8 +22,8 @@ from cvstudio.core.experiment import (
     Experiment,
     ExperimentError,
     PipelineStarted,
-    _check_keys,
-    _finish,
+    check_keys,
+    finish_pipeline,
     build_classifier,
     build_extractor,
     deep_record,
@@ -38,7 +38,7 @@ from cvstudio.core.pictures import colorize, layer_picture, normalized, overlay,
 from cvstudio.core.runs import Run, slugify
 from cvstudio.core.saliency import GradCam, SaliencyUnavailable, grad_cam
 from cvstudio.core.tasks import TaskState
-from cvstudio.core.training import Normalization, _ActivationRecorder, build_model
+from cvstudio.core.training import Normalization, ActivationRecorder, build_model
 from cvstudio.plugins import Registry
 
 TITLE = "Hierarchical features"
@@ -106,7 +106,7 @@ class TrainedModels:
         mean = torch.tensor(self.normalization.mean, device=device).view(1, -1, 1, 1)
         std = torch.tensor(self.normalization.std, device=device).view(1, -1, 1, 1)
         batch = (torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255.0 - mean) / std
-        recorder = _ActivationRecorder(self.network)
+        recorder = ActivationRecorder(self.network)
         try:
             activations = recorder.snapshot(self.deep_label, 0, 0, batch, index).activations
         finally:
@@ -163,7 +163,7 @@ def layer_captions(activations: Mapping[str, np.ndarray]) -> list[tuple[str, str
 
 
 def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
-    _check_keys(table, set(DEFAULTS), "[study] of kind 'hierarchy'")
+    check_keys(table, set(DEFAULTS), "[study] of kind 'hierarchy'")
     options = {**DEFAULTS, **table}
     if not isinstance(options["image"], int) or options["image"] < -1:
         raise ExperimentError(f"[study] image = {options['image']!r}: give the index of an image of the dataset "
@@ -204,7 +204,7 @@ def _study(
     result = yield from run_classical(classical.label, extractor, build_classifier(classical.classifier, registry),
                                       dataset, split, state)
     seconds = round(result.extract_seconds + result.fit_seconds, 3)
-    yield _finish(run, summary, result, "classical", {"feature_dim": result.feature_dim, "seconds": seconds})
+    yield finish_pipeline(run, summary, result, "classical", {"feature_dim": result.feature_dim, "seconds": seconds})
     deep = experiment.deep[0]
     if options["checkpoint"]:
         network, normalization = load_checkpoint(Path(options["checkpoint"]), registry, dataset)
@@ -212,7 +212,7 @@ def _study(
     else:
         yield PipelineStarted(deep.label, "deep")
         trained = yield from train_deep(deep, registry, dataset, split, run, state)
-        yield _finish(run, summary, trained, "deep", deep_record(trained, run))
+        yield finish_pipeline(run, summary, trained, "deep", deep_record(trained, run))
         network, normalization = trained.model, trained.normalization
     models = TrainedModels(dataset, network, normalization, deep.label, classical.label, result.model, extractor)
     report = models.explain(index)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from cvstudio.core.experiment import ExperimentError, _check_keys, bundled_lesson, load_experiment, read_toml
+from cvstudio.core.experiment import ExperimentError, check_keys, bundled_lesson, load_experiment, read_toml
 from cvstudio.plugins import Registry
 
 DEFAULT_COURSE = "course"
@@ -99,7 +99,7 @@ def load_lesson(path: Path) -> Lesson:
 
 def parse_lesson(data: Mapping[str, Any], path: Path) -> Lesson:
     """The lesson in ``data`` (a parsed lesson file); ``path`` is where its experiments are looked up from."""
-    _check_keys(data, {"title", "description", "step"}, "the lesson")
+    check_keys(data, {"title", "description", "step"}, "the lesson")
     steps = data.get("step")
     if not isinstance(steps, list) or not steps:
         raise LessonError("a lesson needs at least one step: add a [[step]] table with a title and an experiment")
@@ -117,7 +117,7 @@ def _step(entry: Any, number: int, folder: Path) -> Step:
         raise LessonError(f"{where} must be a table: write [[step]] and its keys below it")
     if isinstance(entry.get("title"), str):
         where = f"{where} '{entry['title']}'"
-    _check_keys(entry, STEP_KEYS, where)
+    check_keys(entry, STEP_KEYS, where)
     for key in ("title", "experiment"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise LessonError(f"{where} needs a '{key}' (text)" + (
@@ -139,7 +139,7 @@ def _step(entry: Any, number: int, folder: Path) -> Step:
 def _question(entry: Any, where: str) -> Question:
     if not isinstance(entry, Mapping):
         raise LessonError(f"{where} must be a table: write [step.question] below the step")
-    _check_keys(entry, QUESTION_KEYS, where)
+    check_keys(entry, QUESTION_KEYS, where)
     prompt, choices, answer = entry.get("prompt"), entry.get("choices"), entry.get("answer")
     if not isinstance(prompt, str) or not prompt.strip():
         raise LessonError(f"{where} needs a 'prompt': the question itself")

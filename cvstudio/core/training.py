@@ -201,7 +201,7 @@ def train_model(
     amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     probe_index = int(split.val[0]) if len(split.val) else int(split.train[0])
-    recorder = _ActivationRecorder(model)
+    recorder = ActivationRecorder(model)
     train_index = torch.as_tensor(split.train)
     batches = _batch_count(len(train_index), config.batch_size)
     history: list[EpochEnd] = []
@@ -401,7 +401,7 @@ def _predict(model: Any, data: _DeviceData, indices: np.ndarray, batch_size: int
     return loss_sum / len(indices), np.concatenate(probabilities)
 
 
-class _ActivationRecorder:
+class ActivationRecorder:
     """Forward hooks on every Conv2d and Linear layer, active only while snapshotting."""
 
     def __init__(self, model: Any) -> None:

@@ -42,7 +42,6 @@ from cvstudio.core.experiment import (
     run_experiment,
 )
 from cvstudio.core.lessons import Lesson, is_lesson_file, load_lesson
-from cvstudio.core.report import ReportError, lesson_runs, write_report
 from cvstudio.core.runs import Run, RunStore, slugify
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd, warm_up
@@ -71,15 +70,8 @@ RUN_SLOTS = ("classical", "deep", "study")
 JOB_TITLES = {
     "dataset": "Loading the dataset", "devices": "Detecting devices", "explain": "Explaining the features",
     "classical": "The classical pipelines", "deep": "Training the network", "run-dataset": "Loading the run's dataset",
-    "study": "The study", **INFERENCE_JOB_TITLES,
+    "study": "The study", "warm-up": "Preparing torch for training", **INFERENCE_JOB_TITLES,
 }
-
-
-def _detect_devices() -> list[Any]:
-    """The device picker's entries; torch's lazy first-step imports are done here too, off the Run path."""
-    devices = available_devices()
-    warm_up()
-    return devices
 
 
 class MainWindow(QMainWindow):
@@ -110,6 +102,7 @@ class MainWindow(QMainWindow):
         self.title = "Untitled experiment"
         self.description = ""
         self.study: dict[str, Any] = {"kind": COMPARE}
+        self.warmed_up = False
         self.study_view: StudyView | None = None  # shown in the "Study" tab while a study is loaded
         self.started = False
         self.shown_runs: list[Run] = []  # what File → Export report… writes: the last run, or the one reopened
@@ -207,8 +200,10 @@ class MainWindow(QMainWindow):
             self.banner.show_error(" ".join(messages))
         else:
             self.banner.hide()
+        self.inference.registry = registry
+        self._set_study_view(COMPARE)  # the study's view is made again, with the new plugins
         self.set_experiment(state)
-        self._launch("devices", single(available_devices), lambda w: self.pipelines.set_devices(w.result))
+        self._detect_devices()
 
     def _build_actions(self) -> None:
         self.run_action = QAction("▶  Run", self, shortcuts=[QKeySequence("Ctrl+R"), QKeySequence("F5")],
@@ -263,7 +258,10 @@ class MainWindow(QMainWindow):
             self.banner.show_error(lesson_error)
         self.presentation_action.setChecked(self.settings.value("presentation", False, type=bool))
         self.started = True
-        self._launch("devices", single(_detect_devices), lambda w: self.pipelines.set_devices(w.result))
+        self._detect_devices()
+
+    def _detect_devices(self) -> None:
+        self._launch("devices", single(available_devices), lambda w: self.pipelines.set_devices(w.result))
 
     def _initial_state(self) -> dict[str, Any]:
         """The last session's experiment if it came from the same file, else the file itself."""
@@ -412,6 +410,8 @@ class MainWindow(QMainWindow):
 
     def export_lesson_report(self, path: Path | None = None) -> Path | None:
         """Save the newest run of every step of the lesson as one HTML file."""
+        from cvstudio.core.report import lesson_runs  # reports draw with OpenCV: loaded when first asked for
+
         if self.lesson is None:
             return None
         runs = lesson_runs(self.lesson, self.store.runs())
@@ -421,6 +421,8 @@ class MainWindow(QMainWindow):
         return self._write_report(runs, self.lesson.title, path)
 
     def _write_report(self, runs: list[Run], title: str | None, path: Path | None) -> Path | None:
+        from cvstudio.core.report import ReportError, write_report
+
         if path is None:
             suggested = Path.home() / f"{slugify(title or self.title)}-report.html"
             chosen, _ = QFileDialog.getSaveFileName(self, "Export report", str(suggested), "HTML files (*.html)")
@@ -564,6 +566,9 @@ class MainWindow(QMainWindow):
         self.dataset_panel.show_dataset(self.dataset, sizes)
         self.activations.set_dataset(self.dataset)
         self.dataset_panel.select(0)
+        if not self.warmed_up:  # once the window is painted and the data are in: off the path of Run
+            self.warmed_up = True
+            self._launch("warm-up", single(warm_up))
 
     @Slot(int)
     def explain(self, index: int) -> None:

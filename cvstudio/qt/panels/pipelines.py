@@ -37,18 +37,23 @@ def _scrolling(widget: QWidget) -> QScrollArea:
 
 
 class FeatureChecklist(QWidget):
-    """Every feature extractor, checkable, with the parameter form of each checked one."""
+    """Every feature extractor, checkable, with the parameter form of each checked one.
+
+    A form is built when its extractor is first checked: building one for
+    every extractor of every pipeline would cost the window its quick start.
+    """
 
     changed = Signal()
 
     def __init__(self, specs: Mapping[str, Spec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.specs = specs
         self.list = QListWidget()
         self.boxes: dict[str, QGroupBox] = {}
         self.forms: dict[str, ParamForm] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.list)
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.column.addWidget(self.list)
         for name, spec in specs.items():
             item = QListWidgetItem(spec.display_name)
             item.setData(Qt.ItemDataRole.UserRole, name)
@@ -56,17 +61,22 @@ class FeatureChecklist(QWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.list.addItem(item)
-            if spec.params:
-                box = QGroupBox(f"{spec.display_name} parameters")
-                form = ParamForm(spec.params)
-                form.changed.connect(self.changed)
-                QVBoxLayout(box).addWidget(form)
-                box.hide()
-                layout.addWidget(box)
-                self.boxes[name] = box
-                self.forms[name] = form
         self.list.setFixedHeight(self.list.sizeHintForRow(0) * len(specs) + 8)
         self.list.itemChanged.connect(self._toggled)
+
+    def _form(self, name: str) -> ParamForm | None:
+        """The extractor's parameter form (made on first use), or None when it has no parameters."""
+        spec = self.specs[name]
+        if spec.params and name not in self.forms:
+            box = QGroupBox(f"{spec.display_name} parameters")
+            form = ParamForm(spec.params)
+            form.changed.connect(self.changed)
+            QVBoxLayout(box).addWidget(form)
+            box.hide()
+            self.column.addWidget(box)
+            self.boxes[name] = box
+            self.forms[name] = form
+        return self.forms.get(name)
 
     def _items(self) -> Iterable[QListWidgetItem]:
         return (self.list.item(i) for i in range(self.list.count()))
@@ -74,8 +84,11 @@ class FeatureChecklist(QWidget):
     @Slot(QListWidgetItem)
     def _toggled(self, item: QListWidgetItem) -> None:
         name = item.data(Qt.ItemDataRole.UserRole)
+        checked = item.checkState() == Qt.CheckState.Checked
+        if checked:
+            self._form(name)
         if name in self.boxes:
-            self.boxes[name].setVisible(item.checkState() == Qt.CheckState.Checked)
+            self.boxes[name].setVisible(checked)
         self.changed.emit()
 
     def state(self) -> list[dict[str, Any]]:
@@ -90,8 +103,9 @@ class FeatureChecklist(QWidget):
         for item in self._items():
             name = item.data(Qt.ItemDataRole.UserRole)
             item.setCheckState(Qt.CheckState.Checked if name in chosen else Qt.CheckState.Unchecked)
-            if name in chosen and name in self.forms:
-                self.forms[name].set_values(chosen[name])
+            form = self._form(name) if name in chosen else None
+            if form is not None:
+                form.set_values(chosen[name])
 
 
 class PipelineEditor(QGroupBox):

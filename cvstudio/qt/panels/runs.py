@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cvstudio.core.report import write_results_csv
 from cvstudio.core.runs import Run, RunStore
 from cvstudio.qt.panels.compare import CompareView
 
@@ -87,6 +86,8 @@ class RunsPanel(QWidget):
 
     def export_csv(self, path: Path | None = None) -> Path | None:
         """Write every saved run's results to a CSV file (asking where, unless ``path`` is given)."""
+        from cvstudio.core.report import write_results_csv  # loads OpenCV: only when asked for
+
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(self, "Export all runs as CSV", str(Path.home() / "cvstudio-runs.csv"),
                                                     "CSV files (*.csv)")
