@@ -300,33 +300,30 @@ def run_experiment(
         return (yield from study_module(experiment.study.name).run(experiment, registry, run, state))
     summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "pipelines": {}}
     run.log(f"started '{experiment.title}'")
-    try:
-        dataset = load_dataset(experiment, registry)
-        split = split_dataset(experiment, dataset)
-        summary["dataset"] = describe_dataset(experiment, dataset, split)
-        run.log(f"dataset {dataset.name}: {len(dataset)} images, split {split.sizes()}")
-        yield DatasetReady(dataset, split.sizes())
-        for pipeline in experiment.classical:
-            yield PipelineStarted(pipeline.label, "classical")
-            classifier = build_classifier(pipeline.classifier, registry)
-            result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry), classifier,
-                                              dataset, split, state)
-            yield finish_pipeline(run, summary, result, "classical", {
-                "feature_dim": result.feature_dim,
-                "seconds": round(result.extract_seconds + result.fit_seconds, 3),
-            })
-        for pipeline in experiment.deep:
-            yield PipelineStarted(pipeline.label, "deep")
-            result = yield from train_deep(pipeline, registry, dataset, split, run, state)
-            yield finish_pipeline(run, summary, result, "deep", deep_record(result, run))
-    except (Cancelled, KeyboardInterrupt):
-        close_run(run, summary, "cancelled")
-        raise
-    except Exception as exc:
-        close_run(run, summary, "failed", f"{type(exc).__name__}: {exc}")
-        raise
-    close_run(run, summary, "completed")
-    return summary
+    return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary)))
+
+
+def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
+             summary: dict[str, Any]) -> Generator[Any, None, None]:
+    """Every pipeline once, head to head, each recorded in ``summary`` as it finishes."""
+    dataset = load_dataset(experiment, registry)
+    split = split_dataset(experiment, dataset)
+    summary["dataset"] = describe_dataset(experiment, dataset, split)
+    run.log(f"dataset {dataset.name}: {len(dataset)} images, split {split.sizes()}")
+    yield DatasetReady(dataset, split.sizes())
+    for pipeline in experiment.classical:
+        yield PipelineStarted(pipeline.label, "classical")
+        classifier = build_classifier(pipeline.classifier, registry)
+        result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry), classifier,
+                                          dataset, split, state)
+        yield finish_pipeline(run, summary, result, "classical", {
+            "feature_dim": result.feature_dim,
+            "seconds": round(result.extract_seconds + result.fit_seconds, 3),
+        })
+    for pipeline in experiment.deep:
+        yield PipelineStarted(pipeline.label, "deep")
+        result = yield from train_deep(pipeline, registry, dataset, split, run, state)
+        yield finish_pipeline(run, summary, result, "deep", deep_record(result, run))
 
 
 def describe_dataset(experiment: Experiment, dataset: ImageDataset, split: Split) -> dict[str, Any]:
