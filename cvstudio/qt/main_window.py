@@ -371,6 +371,7 @@ class MainWindow(QMainWindow):
         self.lesson_panel.show_step(lesson, index)
         if not self.lesson_dock.isVisible():
             self.lesson_dock.show()
+            self.lesson_dock.raise_()  # in front of any plugin panel sharing its side
             self.resizeDocks([self.lesson_dock], [LESSON_WIDTH], Qt.Orientation.Horizontal)
         self._update_lesson_actions()
         write_json(self.settings, "lesson", {"source": str(lesson.path), "step": index})

@@ -42,6 +42,10 @@ def add_plugin_docks(window: QMainWindow, registry: Registry) -> dict[str, QDock
         dock.setToolTip(spec.description)
         dock.setWidget(widget)
         window.addDockWidget(AREAS[spec.area], dock)
+        neighbour = next((d for d in window.findChildren(QDockWidget)
+                          if d is not dock and window.dockWidgetArea(d) == AREAS[spec.area]), None)
+        if neighbour is not None:  # a tab beside the dock already there: that one keeps its full height
+            window.tabifyDockWidget(neighbour, dock)
         docks[name] = dock
     return docks
 
