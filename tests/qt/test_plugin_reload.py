@@ -184,6 +184,8 @@ def test_reload_rebuilds_plugin_docks(qtbot, window_on, plugin_dir):
     reload(qtbot, window)
     first = window.plugin_docks["notes"]
     assert first.isVisible()
+    window.lesson_dock.show()  # (shown when a lesson is open) the panel is a tab beside it, not a squeeze
+    assert first in window.tabifiedDockWidgets(window.lesson_dock)
     reload(qtbot, window)
     assert window.plugin_docks["notes"] is not first and window.plugin_docks["notes"].isVisible()
     qtbot.waitUntil(lambda: [d.objectName() for d in window.findChildren(QDockWidget)].count("plugin-panel-notes") == 1)
