@@ -15,14 +15,14 @@ from typing import Any, Generator, Mapping
 
 from cvstudio.core.experiment import (
     DatasetReady,
-    Experiment,
-    ExperimentError,
-    PipelineStarted,
-    finish_pipeline,
     deep_record,
     describe_dataset,
+    Experiment,
+    finish_pipeline,
     load_dataset,
+    PipelineStarted,
     split_dataset,
+    study_options,
     train_deep,
     with_outcome,
 )
@@ -30,7 +30,7 @@ from cvstudio.core.hardware import median_milliseconds
 from cvstudio.core.runs import Run
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.plugins import Registry
-from cvstudio.specs import Param, SpecError
+from cvstudio.specs import Param
 
 TITLE = "Architectures"
 NEEDS_PIPELINES = True
@@ -56,15 +56,7 @@ class LatencyMeasured:
 
 
 def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = {p.name for p in OPTIONS}
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ExperimentError(f"unknown key '{unknown[0]}' in [study] of kind 'architectures' "
-                              f"(allowed: {', '.join(sorted(allowed))})")
-    try:
-        return {p.name: p.validate(table.get(p.name, p.default)) for p in OPTIONS}
-    except SpecError as exc:
-        raise ExperimentError(f"[study] {exc}") from None
+    return study_options(table, OPTIONS, KIND)
 
 
 def inference_milliseconds(model: Any, channels: int, image_size: tuple[int, int], device: str,

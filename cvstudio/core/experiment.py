@@ -22,7 +22,7 @@ from cvstudio.core.runs import Run, slugify
 from cvstudio.core.tasks import Cancelled, TaskState
 from cvstudio.core.training import TRAINING_PARAMS, DeepResult, EpochEnd, TrainConfig, train_model
 from cvstudio.plugins import Registry, UnknownComponentError
-from cvstudio.specs import SpecError
+from cvstudio.specs import Param, SpecError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -250,6 +250,16 @@ def _array(data: Mapping[str, Any], key: str) -> list[Any]:
     if not isinstance(value, list):
         raise ExperimentError(f"'{key}' must be an array of tables: write [[{key}]]")
     return value
+
+
+def study_options(table: Mapping[str, Any], options: tuple[Param, ...], kind: str,
+                  extra: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A study's typed options, defaults filled in; ``extra`` keys are the study's own to check."""
+    check_keys(table, {p.name for p in options} | extra, f"[study] of kind '{kind}'")
+    try:
+        return {p.name: p.validate(table.get(p.name, p.default)) for p in options}
+    except SpecError as exc:
+        raise ExperimentError(f"[study] {exc}") from None
 
 
 def check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:

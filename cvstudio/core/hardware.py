@@ -20,17 +20,17 @@ from cvstudio.core.data import ImageDataset
 from cvstudio.core.experiment import (
     DatasetReady,
     DeepConfig,
-    Experiment,
-    ExperimentError,
     describe_dataset,
+    Experiment,
     load_dataset,
     split_dataset,
+    study_options,
     with_outcome,
 )
 from cvstudio.core.runs import Run
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.plugins import Registry
-from cvstudio.specs import Param, SpecError
+from cvstudio.specs import Param
 
 TITLE = "GPU against CPU"
 NEEDS_PIPELINES = False
@@ -86,15 +86,7 @@ def add_timing(rows: dict[str, dict[str, Any]], timing: Timing) -> None:
 
 
 def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = {p.name for p in OPTIONS}
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ExperimentError(f"unknown key '{unknown[0]}' in [study] of kind 'hardware' "
-                              f"(allowed: {', '.join(sorted(allowed))})")
-    try:
-        return {p.name: p.validate(table.get(p.name, p.default)) for p in OPTIONS}
-    except SpecError as exc:
-        raise ExperimentError(f"[study] {exc}") from None
+    return study_options(table, OPTIONS, KIND)
 
 
 def median_milliseconds(operation: Callable[[], Any], device: Any, repeats: int, state: TaskState) -> float:

@@ -27,23 +27,24 @@ import numpy as np
 from cvstudio.core.classical import run_classical
 from cvstudio.core.data import ImageDataset, Split
 from cvstudio.core.experiment import (
+    build_classifier,
+    build_extractor,
     ClassicalConfig,
     DatasetReady,
     DeepConfig,
+    describe_dataset,
     Experiment,
     ExperimentError,
-    build_classifier,
-    build_extractor,
-    describe_dataset,
     load_dataset,
     split_dataset,
+    study_options,
     with_outcome,
 )
 from cvstudio.core.runs import Run
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.core.training import BatchEnd, TrainConfig, train_model
 from cvstudio.plugins import Registry
-from cvstudio.specs import Param, SpecError
+from cvstudio.specs import Param
 
 TITLE = "Data scaling"
 NEEDS_PIPELINES = True
@@ -98,23 +99,13 @@ class ScalingPoint:
 
 def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
     """``sizes`` (images per class, a list of whole numbers), ``seeds``, ``min_steps``."""
-    allowed = {"sizes", *(p.name for p in OPTIONS)}
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ExperimentError(f"unknown key '{unknown[0]}' in [study] of kind 'scaling' "
-                              f"(allowed: {', '.join(sorted(allowed))})")
+    options = study_options(table, OPTIONS, KIND, extra=frozenset({"sizes"}))
     sizes = table.get("sizes", list(DEFAULT_SIZES))
     if (not isinstance(sizes, list) or not sizes
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)):
         raise ExperimentError(f"[study] sizes must be a list of whole numbers of images per class, at least 1, "
                               f"e.g. sizes = [10, 100, 1000]; got {sizes!r}")
-    options: dict[str, Any] = {"sizes": sorted(set(sizes))}
-    for param in OPTIONS:
-        try:
-            options[param.name] = param.validate(table.get(param.name, param.default))
-        except SpecError as exc:
-            raise ExperimentError(f"[study] {exc}") from None
-    return options
+    return {"sizes": sorted(set(sizes)), **options}
 
 
 def subsample(train: np.ndarray, labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
