@@ -5,6 +5,10 @@ which needs ``onnxscript``): it handles every built-in model with a dynamic
 batch dimension. A third-party model that ``torch.export`` cannot trace falls
 back to the TorchScript exporter; the metadata records which one was used.
 
+The file ends in a softmax, so it outputs class probabilities: ONNX Runtime
+computes them in the same call, and any program that loads the file gets
+what a classifier is expected to give.
+
 Everything a user of the file needs to feed it images (class names, input
 size and channels, channel order, normalisation, the run it came from) is
 embedded as JSON under the ``cvstudio`` metadata key, so cvstudio's own
@@ -31,7 +35,7 @@ METADATA_KEY = "cvstudio"
 OPSET = 18
 TOLERANCE = 1e-4
 VERIFY_IMAGES = 32
-INPUT_NAME, OUTPUT_NAME = "images", "logits"
+INPUT_NAME, OUTPUT_NAME = "images", "probabilities"
 
 
 class ExportError(RuntimeError):
@@ -52,7 +56,7 @@ class TrainedModel:
         c = self.checkpoint
         return Preprocessing(size=tuple(c["image_size"]), color="rgb" if c["in_channels"] == 3 else "grayscale",
                              layout="NCHW", scale="0-1", mean=tuple(c["normalization"]["mean"]),
-                             std=tuple(c["normalization"]["std"]), outputs="logits")
+                             std=tuple(c["normalization"]["std"]), outputs="probabilities")
 
     def metadata(self, exporter: str) -> dict[str, Any]:
         c = self.checkpoint
@@ -158,9 +162,10 @@ def export_run(
 
 
 def to_onnx(model: Any, example: np.ndarray) -> tuple[Any, str]:
-    """The model as an ONNX ModelProto with a dynamic batch dimension, and the exporter's name."""
+    """The model and a softmax as an ONNX ModelProto with a dynamic batch dimension, and the exporter's name."""
     import torch
 
+    model = with_softmax(model)
     x = torch.from_numpy(example[:2] if len(example) >= 2 else np.repeat(example, 2, axis=0))
     names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": OPSET}
     with warnings.catch_warnings():
@@ -201,15 +206,22 @@ def verification_batch(trained: TrainedModel, registry: Registry) -> tuple[np.nd
         return preprocessing.apply(images), f"8 random images (the run's dataset could not be loaded: {exc})"
 
 
+def with_softmax(model: Any) -> Any:
+    """The network followed by a softmax over classes: what an export computes."""
+    import torch
+
+    return torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
+
+
 def max_abs_difference(path: Path, model: Any, batch: np.ndarray) -> float:
-    """Largest |ONNX Runtime (CPU) − torch| over the outputs for ``batch``."""
+    """Largest |ONNX Runtime (CPU) − torch| over the class probabilities for ``batch``."""
     import onnxruntime as ort
     import torch
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (onnx_out,) = session.run(None, {session.get_inputs()[0].name: batch})
     with torch.no_grad():
-        torch_out = model(torch.from_numpy(batch)).numpy()
+        torch_out = with_softmax(model)(torch.from_numpy(batch)).numpy()
     return float(np.abs(onnx_out - torch_out).max())
 
 

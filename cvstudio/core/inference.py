@@ -140,11 +140,13 @@ class Predictor:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities (N, classes) for a prepared batch; a softmax is applied to logits."""
-        scores = np.asarray(self.session.run([self.output_name], {self.input.name: batch})[0], np.float32)
+        scores = self.session.run([self.output_name], {self.input.name: batch})[0]
         if scores.ndim != 2 or scores.shape[0] != len(batch):
             raise InferenceError(f"the model's output '{self.output_name}' has shape {list(scores.shape)} for "
                                  f"{len(batch)} image(s), not one score per class: is it an image classifier?")
-        if self._are_logits(scores):  # in place: at batch 1 these few microseconds are the path's overhead
+        if scores.dtype != np.float32:
+            scores = scores.astype(np.float32)
+        if self._are_logits(scores):
             scores = scores - scores.max(1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(1, keepdims=True)
@@ -162,11 +164,11 @@ class Predictor:
         return [self.top(p, topk) for p in np.concatenate(probabilities)] if probabilities else []
 
     def top(self, probabilities: np.ndarray, topk: int) -> Prediction:
-        order = np.argsort(-probabilities, kind="stable")[:max(1, topk)].tolist()
-        return Prediction(tuple((self.label_of(i), float(probabilities[i])) for i in order))
-
-    def label_of(self, index: int) -> str:
-        return self.labels[index] if index < len(self.labels) else f"class {index}"
+        """The ``topk`` best classes of one image's probabilities; ties keep the class order."""
+        values = probabilities.tolist()  # Python floats: at batch 1 numpy's per-call cost is the path's overhead
+        order = sorted(range(len(values)), key=values.__getitem__, reverse=True)[:max(1, topk)]
+        labels = self.labels
+        return Prediction(tuple([(labels[i] if i < len(labels) else f"class {i}", values[i]) for i in order]))
 
     def describe(self) -> str:
         """One line for the user: the input, the preprocessing source and the providers in use."""

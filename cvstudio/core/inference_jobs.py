@@ -170,7 +170,7 @@ def compare_with_torch(predictor: Predictor, registry: Any, repeats: int = 50) -
     """Batch-1 latency of the run's torch model (eager, CPU) and of the ONNX session, on the same input."""
     import torch
 
-    from cvstudio.core.export import load_trained_model
+    from cvstudio.core.export import load_trained_model, with_softmax
 
     if predictor.metadata is None:
         raise InferenceError("this model was not exported by cvstudio, so there is no torch model to compare "
@@ -182,8 +182,8 @@ def compare_with_torch(predictor: Predictor, registry: Any, repeats: int = 50) -
     h, w = predictor.preprocessing.size
     image = np.random.default_rng(0).integers(0, 256, (1, h, w, predictor.preprocessing.channels), dtype=np.uint8)
     batch = predictor.prepare(image)
-    tensor = torch.from_numpy(batch)
+    tensor, model = torch.from_numpy(batch), with_softmax(trained.model)  # what the export computes
     with torch.inference_mode():
-        torch_ms = median_latency_ms(lambda: trained.model(tensor), repeats)
+        torch_ms = median_latency_ms(lambda: model(tensor), repeats)
     onnx_ms = median_latency_ms(lambda: predictor.run(batch), repeats)
     return LatencyComparison(torch_ms, onnx_ms, tuple(predictor.providers))

@@ -58,10 +58,11 @@ def test_every_built_in_model_exports_and_matches_torch(every_model_run, registr
 
     session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
     batch = np.random.default_rng(1).normal(size=(5, 3, 16, 16)).astype(np.float32)  # a batch size never exported
-    (logits,) = session.run(None, {"images": batch})
+    (probabilities,) = session.run(["probabilities"], {"images": batch})
     with torch.no_grad():
-        expected = trained.model(torch.from_numpy(batch)).numpy()
-    assert logits.shape == (5, 3) and np.abs(logits - expected).max() <= export.TOLERANCE
+        expected = torch.softmax(trained.model(torch.from_numpy(batch)), 1).numpy()
+    assert probabilities.shape == (5, 3) and np.abs(probabilities - expected).max() <= export.TOLERANCE
+    assert np.allclose(probabilities.sum(1), 1.0, atol=1e-5)  # the softmax is in the file
 
 
 def test_the_export_feeds_images_exactly_as_training_did(every_model_run, registry):
@@ -125,4 +126,5 @@ def test_a_model_torch_export_cannot_trace_falls_back_to_the_torchscript_exporte
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     batch = np.ones((5, 3, 2, 2), np.float32)  # the batch dimension stays dynamic
     with torch.no_grad():
-        assert np.allclose(session.run(None, {"images": batch})[0], model(torch.from_numpy(batch)).numpy(), atol=1e-5)
+        expected = export.with_softmax(model)(torch.from_numpy(batch)).numpy()
+    assert np.allclose(session.run(None, {"images": batch})[0], expected, atol=1e-5)

@@ -144,6 +144,31 @@ def test_a_missing_camera_is_reported_not_crashed(colour_model):
         drain(stream_video(Predictor(colour_model, provider="cpu"), 97, TaskState()))
 
 
+class BusyCamera:
+    """What OpenCV gives for a camera another application holds: it opens, then every read fails."""
+
+    def __init__(self, source):
+        self.released = False
+
+    def isOpened(self):  # noqa: N802 - OpenCV's name
+        return True
+
+    def read(self):
+        return False, None
+
+    def release(self):
+        self.released = True
+
+
+def test_a_busy_camera_is_reported_and_released(colour_model, monkeypatch):
+    cameras = []
+    monkeypatch.setattr(cv2, "VideoCapture", lambda source: cameras.append(BusyCamera(source)) or cameras[-1])
+    with pytest.raises(InferenceError, match="camera 0 opened but sends no frames: another application is probably "
+                                             "using it; close it and try again"):
+        drain(stream_video(Predictor(colour_model, provider="cpu"), 0, TaskState()))
+    assert cameras[0].released
+
+
 def test_cuda_requested_without_a_cuda_provider_falls_back_to_cpu_and_says_so(colour_model, monkeypatch):
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     predictor = Predictor(colour_model, provider="cuda")
