@@ -13,6 +13,10 @@ QT_DEBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
 
 .PHONY: run test test-slow bench screenshots system-deps lesson clean
 
+# Bytecode, as pip writes it for a regular install: an editable one leaves it to the first import,
+# which does not write it where PYTHONDONTWRITEBYTECODE is set, so every start would compile again.
+COMPILE := $(PY) -m compileall -q cvstudio plugins
+
 # The example plugins install like a third party's; `make test` runs their tests too.
 EXAMPLES := $(wildcard plugins/examples/*/pyproject.toml)
 
@@ -20,6 +24,7 @@ $(STAMP): pyproject.toml $(EXAMPLES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]" $(foreach example,$(EXAMPLES),-e $(dir $(example)))
+	$(COMPILE)
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -42,6 +47,7 @@ lesson: $(STAMP)
 	$(PY) -m cvstudio run $(LESSON)
 
 bench: $(STAMP) system-deps
+	$(COMPILE)
 	$(PY) benchmarks/run.py
 
 screenshots: $(STAMP) system-deps

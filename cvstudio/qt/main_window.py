@@ -61,7 +61,7 @@ from cvstudio.qt.plugin_panels import add_plugin_docks, remove_plugin_docks
 from cvstudio.qt.settings import open_settings, read_json, write_json
 from cvstudio.qt.study_views import StudyView, study_view_class
 from cvstudio.qt.theme import DARK, LIGHT, THEMES, apply_theme, style_plots
-from cvstudio.qt.widgets import ErrorBanner
+from cvstudio.qt.widgets import ErrorBanner, after_first_frame
 from cvstudio.qt.workers import Job, Worker, single
 
 PULL_INTERVAL_MS = 33
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lesson_dock)
         self.lesson_dock.hide()
         self.lesson_panel.step_requested.connect(self.show_step)
-        QApplication.instance().installEventFilter(ArrowKeysToWidgets(self))
+        self.arrow_keys = ArrowKeysToWidgets(self)
         self._build_actions()
         self.plugin_docks = add_plugin_docks(self, registry)
         self.plugins.show_registry(registry)  # with the errors of panels that could not be built
@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
             self.restoreState(self.settings.value("window_state"))
         if registry.errors:
             self.banner.show_error(f"{len(registry.errors)} plugin error(s): see the Plugins view for details.")
-        QTimer.singleShot(0, self.start)
+        after_first_frame(self, self.start)  # loading data and importing torch would slow the first frame
 
     # ----------------------------------------------------------------- setup
 
@@ -251,7 +251,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def start(self) -> None:
-        """After the window is shown: restore or load the experiment (a lesson's step), then load the data."""
+        """After the window is on screen: restore or load the experiment (a lesson's step), then load the data."""
         lesson_error = self._read_lesson()
         self.set_experiment(self._initial_state())
         if lesson_error:

@@ -84,7 +84,7 @@ def apply_theme(app: QApplication, theme: Theme, large: bool = False) -> None:
     app.setStyleSheet(
         f"QLabel#description {{ color: {theme.muted}; }}"
         f"QLabel#heading {{ font-size: {size + 4}pt; font-weight: bold; }}"
-        f"QLabel#big {{ font-size: {size + 2}pt; }}"
+        f"QLabel#big, LiveText#big {{ font-size: {size + 2}pt; }}"
         f"QLabel#right {{ color: {theme.references[1]}; font-weight: bold; }}"
         f"QLabel#wrong {{ color: {theme.error}; font-weight: bold; }}"
         f"QFrame#banner {{ background: {theme.error}; border-radius: 4px; }}"

@@ -1,10 +1,24 @@
-"""Small widgets shared by the panels: the error banner and clickable thumbnails."""
+"""Small widgets shared by the panels: the error banner, clickable thumbnails, text and bars that change live,
+and a hook for work that must wait until the window is on screen."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QToolButton, QWidget
+from typing import Callable
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from cvstudio.qt.images import to_pixmap
 
@@ -63,3 +77,85 @@ class Thumbnail(QLabel):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.clicked.emit(self.index)
+
+
+class LiveText(QWidget):
+    """One line of plain text that changes several times a second, such as a progress line.
+
+    A QLabel asks its layout for a new geometry with every new text, and the
+    relayout repaints the window around it; this repaints only its own line,
+    with the next frame. Text too long for the width ends in an ellipsis.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - the QLabel name, so either serves
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        metrics = self.fontMetrics()
+        return QSize(metrics.horizontalAdvance(self._text), metrics.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(0, self.fontMetrics().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        text = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+
+
+class LiveBar(QProgressBar):
+    """A progress bar whose new value is painted with the next frame.
+
+    ``QProgressBar.setValue`` repaints at once, inside the call, holding the
+    Python interpreter that a training thread is waiting for.
+    """
+
+    def setValue(self, value: int) -> None:  # noqa: N802 - Qt override
+        self.setUpdatesEnabled(False)
+        super().setValue(value)
+        self.setUpdatesEnabled(True)  # schedules the repaint
+
+
+class _FirstFrame(QObject):
+    """Calls back once, just after the first frame of a widget's window has been painted."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self.widget = widget
+        self.callback: Callable[[], None] | None = callback
+        QTimer.singleShot(0, self._check)
+
+    @Slot()
+    def _check(self) -> None:
+        handle = self.widget.windowHandle()
+        if self.widget.isVisible() and handle is not None and not handle.isExposed():
+            handle.installEventFilter(self)  # not on screen yet: wait for it
+        else:
+            self._fire()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Expose and watched.isExposed():
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._fire)  # the expose paints the window first
+        return False
+
+    def _fire(self) -> None:
+        callback, self.callback = self.callback, None
+        if callback is not None:
+            callback()
+
+
+def after_first_frame(widget: QWidget, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the window of ``widget`` is on screen (at the next turn of the event loop if
+    it is not shown): heavy work started earlier would compete with drawing the first frame."""
+    _FirstFrame(widget, callback)

@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSlider,
+    QApplication,
     QButtonGroup,
     QComboBox,
     QGridLayout,
@@ -200,13 +201,24 @@ class ArrowKeysToWidgets(QObject):
 
     Text and number fields keep them already: Qt asks the focused widget first
     (a ShortcutOverride event), and those accept. This filter accepts on behalf
-    of the other widgets that move with arrow keys.
+    of the other widgets that move with arrow keys. It watches only such
+    widgets, from the moment they get the focus: a filter on the whole
+    application would run Python for every event, painting included, and take
+    the interpreter from a training thread dozens of times a second.
     """
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        QApplication.instance().focusChanged.connect(self._watch)
+
+    @Slot(QWidget, QWidget)
+    def _watch(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if isinstance(new, ARROW_KEY_WIDGETS):
+            new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
-                and event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right)
-                and isinstance(watched, ARROW_KEY_WIDGETS)):
+                and event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right)):
             event.accept()
             return True
         return False

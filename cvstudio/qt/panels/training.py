@@ -2,7 +2,7 @@
 
 Events are only recorded when they arrive; ``refresh`` (called by the main
 window's ~30 Hz timer) pushes them to curve items that were created once, at
-most ten times a second and only while the view is shown. Every repaint takes
+most five times a second and only while the view is shown. Every repaint takes
 CPU time from the training next to it, so the axes keep their range between
 updates (see ``_frame``) and long curves are thinned.
 """
@@ -16,15 +16,16 @@ from typing import Any, Iterable
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import BatchEnd, EpochEnd
 from cvstudio.qt.plots import LINE_WIDTH, line_plot
 from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.widgets import LiveBar, LiveText
 
 SMOOTHING = 0.1
-CURVE_INTERVAL_S = 0.1  # curves redraw at most 10 times a second: each repaint costs the training CPU
+CURVE_INTERVAL_S = 0.2  # curves redraw at most 5 times a second: each repaint costs the training CPU
 BATCH_CURVE_ALPHA = 110
 BATCH_POINTS = 2000  # the per-batch curves are thinned past this: more points than pixels only cost time
 
@@ -62,13 +63,11 @@ class _Progress(QWidget):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.title = QLabel(f"<b>{title}</b>")
-        self.bar = QProgressBar()
+        self.bar = LiveBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
-        self.detail = QLabel("idle")
+        self.detail = LiveText("idle")  # new text must not relayout (and repaint) the plots below
         self.detail.setObjectName("big")
-        # new text must not resize the plots below: a relayout repaints them all, 30 times a second
-        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title, 0, 0)
@@ -98,9 +97,8 @@ class TrainingPanel(QWidget):
         self.last_draw = 0.0
         self.classical = _Progress("Classical")
         self.deep = _Progress("Deep")
-        self.summary = QLabel("Press Run (Ctrl+R) to train. Classical results appear as dashed lines.")
+        self.summary = LiveText("Press Run (Ctrl+R) to train. Classical results appear as dashed lines.")
         self.summary.setObjectName("big")
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         progress = QHBoxLayout()
         progress.addWidget(self.classical, 1)
         progress.addSpacing(24)
