@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
@@ -24,6 +27,35 @@ def line_plot(title: str, x_label: str, y_label: str, legend_at_bottom: bool = F
     plot.setDownsampling(auto=True, mode="peak")
     plot.addLegend(offset=(10, -10 if legend_at_bottom else 10), labelTextSize="13pt")
     return plot
+
+
+def short_number(value: float) -> str:
+    """1000 → '1k', 2500000 → '2.5M': tick text that fits under a point."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def label_log_axis(plot: pg.PlotWidget, values: Sequence[float], axis: str = "bottom") -> None:
+    """Ticks at 1, 2 and 5 × the powers of ten that span ``values`` on a log axis, only the powers labelled.
+
+    pyqtgraph labels every minor step of a log axis that spans few decades, and the labels run into
+    each other; 2× and 5× are labelled only when the values lie within one decade.
+    """
+    positive = [v for v in values if v > 0]
+    if not positive:
+        plot.getAxis(axis).setTicks(None)
+        return
+    low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    one_decade = high - low <= 1
+    major, minor = [], []
+    for power in range(low, high + 1):
+        for step in (1, 2, 5) if power < high else (1,):
+            value = step * 10.0 ** power
+            labelled = step == 1 or one_decade
+            (major if labelled else minor).append((math.log10(value), short_number(value) if labelled else ""))
+    plot.getAxis(axis).setTicks([major, minor])
 
 
 class ImagePanel(pg.GraphicsLayoutWidget):

@@ -87,3 +87,20 @@ def test_after_first_frame_of_a_hidden_widget_calls_at_the_next_turn_of_the_even
     after_first_frame(widget, lambda: calls.append("started"))
     assert calls == []
     qtbot.waitUntil(lambda: calls == ["started"])
+
+
+def test_a_log_axis_labels_the_powers_of_ten_only_unless_the_values_lie_in_one_decade(qtbot):
+    import pyqtgraph as pg
+
+    from cvstudio.qt.plots import label_log_axis
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.setLogMode(x=True, y=False)
+    label_log_axis(plot, [136_546, 854_022, 11_171_910])
+    major, minor = plot.getAxis("bottom")._tickLevels
+    assert [text for _, text in major] == ["100k", "1M", "10M", "100M"]
+    assert all(text == "" for _, text in minor) and len(minor) == 6
+    label_log_axis(plot, [10, 50])
+    major, minor = plot.getAxis("bottom")._tickLevels
+    assert [text for _, text in major] == ["10", "20", "50", "100"] and minor == []

@@ -26,7 +26,7 @@ from cvstudio.core.architectures import BATCHES
 from cvstudio.core.experiment import PipelineFinished, PipelineStarted
 from cvstudio.core.training import EpochEnd
 from cvstudio.plugins import Registry, UnknownComponentError
-from cvstudio.qt.plots import line_plot
+from cvstudio.qt.plots import label_log_axis, line_plot
 from cvstudio.qt.theme import DARK, Theme
 
 COLUMNS = ("Network", "Year", "Weights", "Test accuracy", "Training",
@@ -134,9 +134,11 @@ class ArchitecturesView(QWidget):
         weights = np.array([r["parameters"] for r in self.records.values()], dtype=float)
         accuracy = np.array([r["test_accuracy"] for r in self.records.values()])
         self.points.setData(weights, accuracy)
+        label_log_axis(self.plot, weights)
         self.labels = []
-        for name, x, y in zip(self.records, weights, accuracy):
-            text = pg.TextItem(name, color=self.theme.plot_foreground, anchor=(0.5, 1.3))
+        for rank, (name, x, y) in enumerate(sorted(zip(self.records, weights, accuracy), key=lambda r: r[1])):
+            # neighbours by size take turns above and below their points, so that close ones do not collide
+            text = pg.TextItem(name, color=self.theme.plot_foreground, anchor=(0.5, 1.3 if rank % 2 == 0 else -0.3))
             text.setPos(np.log10(x), y)  # TextItems do not follow the log mode: place them at log10(x)
             self.plot.addItem(text)
             self.labels.append(text)

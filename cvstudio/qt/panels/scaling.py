@@ -18,7 +18,7 @@ from cvstudio.core.experiment import DatasetReady
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted, curves
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import BatchEnd
-from cvstudio.qt.plots import LINE_WIDTH, line_plot
+from cvstudio.qt.plots import LINE_WIDTH, label_log_axis, line_plot
 from cvstudio.qt.theme import DARK, Theme
 
 DOT_ALPHA = 110
@@ -120,6 +120,7 @@ class ScalingView(QWidget):
             self.total = event.total
             self.order = [label for label, _ in event.pipelines]
             self.progress.setRange(0, event.total)
+            label_log_axis(self.plot, event.sizes)
             self.status.setText(f"{event.total} trainings: {len(event.pipelines)} pipelines × "
                                 f"{len(event.sizes)} sizes × {event.seeds} seeds")
         elif isinstance(event, ScalingPoint):
@@ -141,6 +142,7 @@ class ScalingView(QWidget):
         self.heading.setText(summary["title"])
         self.order = list(summary.get("curves", {}))
         self.points = list(summary["points"])
+        label_log_axis(self.plot, [p["per_class"] for p in self.points])
         self._set_chance(1 / len(summary["dataset"]["classes"]))
         self.status.setText(f"Run {run.id}: {len(self.points)} trainings, {summary.get('status', 'running')}")
         self.refresh()
