@@ -135,6 +135,8 @@ class ArchitecturesView(QWidget):
         accuracy = np.array([r["test_accuracy"] for r in self.records.values()])
         self.points.setData(weights, accuracy)
         label_log_axis(self.plot, weights)
+        if len(weights):  # room for the names of the smallest and largest networks
+            self.plot.setXRange(np.log10(weights.min()) - 0.4, np.log10(weights.max()) + 0.4, padding=0)
         self.labels = []
         for rank, (name, x, y) in enumerate(sorted(zip(self.records, weights, accuracy), key=lambda r: r[1])):
             # neighbours by size take turns above and below their points, so that close ones do not collide
