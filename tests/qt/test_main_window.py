@@ -27,6 +27,21 @@ def test_window_opens_on_the_lesson_with_a_sample_grid(make_window):
     assert window.windowTitle() == "cvstudio — Tiny lesson"
 
 
+def test_a_clicked_image_is_explained_in_the_features_view_once_it_is_shown(qtbot, make_window):
+    window = make_window()
+    thumbnail = next(iter(window.dataset_panel.thumbnails.values()))
+    qtbot.mouseClick(thumbnail, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "explain" not in window.workers, timeout=20000)
+    window.pull()
+    card = window.features.cards["color-moments"]
+    assert card.picture is None and "color-moments" in window.features.explanations  # kept, no plots built
+    window.tabs.setCurrentWidget(window.features)
+    window.pull()
+    assert window.features.explanations == {} and card.bars_plot is not None
+    assert card.caption.text() not in ("computing…", "") and card.bars_plot.isVisible()
+    assert f"#{thumbnail.index}" in window.features.image.label.text
+
+
 def test_the_window_is_shown_before_torch_is_imported(lesson, tmp_path):
     script = f"""
 import sys

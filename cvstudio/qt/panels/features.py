@@ -143,6 +143,7 @@ class FeaturesPanel(QWidget):
         layout.setColumnStretch(1, 1)
         self.snapshot: ActivationSnapshot | None = None
         self.pending = False
+        self.explanations: dict[str, Explanation | str] = {}  # arrived while another view was shown
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -155,16 +156,26 @@ class FeaturesPanel(QWidget):
             card.caption.setText("computing…")
 
     def on_explanation(self, name: str, explanation: Explanation | str) -> None:
+        """Kept until the view is shown: a card's first explanation builds its plots."""
         if name in self.cards:
-            self.cards[name].show_explanation(explanation, self.theme)
+            self.explanations[name] = explanation
 
     def on_snapshot(self, snapshot: ActivationSnapshot) -> None:
         self.snapshot = snapshot
         self.pending = True
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.refresh()
+
     def refresh(self) -> None:
-        """Show the newest first-layer maps, only while this view is on screen."""
-        if not (self.pending and self.isVisible() and self.snapshot and self.snapshot.activations):
+        """Show the newest explanations and first-layer maps, only while this view is on screen."""
+        if not self.isVisible():
+            return
+        explanations, self.explanations = self.explanations, {}
+        for name, explanation in explanations.items():
+            self.cards[name].show_explanation(explanation, self.theme)
+        if not (self.pending and self.snapshot and self.snapshot.activations):
             return
         self.pending = False
         name, activation = next(iter(self.snapshot.activations.items()))
