@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from cvstudio import DatasetSpec, Param, hookimpl
-from cvstudio.core import feature_spaces
 from cvstudio.core.experiment import ExperimentError, bundled_lesson, load_experiment, parse_experiment, run_experiment
 from cvstudio.core.feature_spaces import (
     FeatureSpaceProjected,

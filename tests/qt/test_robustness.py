@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
-from cvstudio import DatasetSpec, ModelSpec, hookimpl
+from cvstudio import DatasetSpec, hookimpl
 from cvstudio.qt.forms import ParamForm, _PathField
 from cvstudio.specs import Param
 

@@ -11,47 +11,29 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
 
 from cvstudio.core.architectures import BATCHES
 from cvstudio.core.experiment import PipelineFinished, PipelineStarted
 from cvstudio.core.training import EpochEnd
 from cvstudio.plugins import Registry, UnknownComponentError
+from cvstudio.qt.panels.study import StudyPanel, results_table
 from cvstudio.qt.plots import label_log_axis, line_plot
-from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.theme import Theme
 
 COLUMNS = ("Network", "Year", "Weights", "Test accuracy", "Training",
            *(f"ms / {b} image{'s' * (b > 1)}" for b in BATCHES))
 
 
-class ArchitecturesView(QWidget):
+class ArchitecturesView(StudyPanel):
     SHARES_EVENTS = True  # each network also has its curves in Training and its errors in Results
+    TITLE = "Architectures"
+    PROMPT = "Press Run (Ctrl+R): each network is trained, then timed; the curves are in Training."
 
     def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.registry = registry
-        self.theme = DARK
-        self.heading = QLabel()
-        self.heading.setObjectName("heading")
-        self.status = QLabel()
-        self.status.setObjectName("big")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = results_table(COLUMNS, selectable=True)
         self.table.itemSelectionChanged.connect(self._show_history)
         self.history = QLabel("Choose a network in the table to read its history.")
         self.history.setWordWrap(True)
@@ -68,10 +50,7 @@ class ArchitecturesView(QWidget):
         body = QHBoxLayout()
         body.addLayout(left, 3)
         body.addWidget(self.plot, 2)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.status)
-        layout.addLayout(body, 1)
+        self.layout().addLayout(body, 1)
         self.reset()
         self.apply_theme(self.theme)
 
@@ -79,8 +58,7 @@ class ArchitecturesView(QWidget):
         self.records: dict[str, dict[str, Any]] = {}
         self.dirty = True
         self.table.setRowCount(0)
-        self.heading.setText(experiment.title if experiment is not None else "Architectures")
-        self.status.setText("Press Run (Ctrl+R): each network is trained, then timed; the curves are in Training.")
+        super().reset(experiment)
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -100,13 +78,8 @@ class ArchitecturesView(QWidget):
             self.status.setText(f"{event.pipeline}: test accuracy {event.summary['test_accuracy']:.1%}")
             self.dirty = True
 
-    def stopped(self, message: str) -> None:
-        self.status.setText(message)
-
     def load_run(self, run: Any) -> None:
-        summary = run.read("summary.json")
-        self.reset()
-        self.heading.setText(summary["title"])
+        summary = self.read_summary(run)
         self.records = dict(summary["pipelines"])
         self.status.setText(f"Run {run.id}: {len(self.records)} networks, {summary.get('status', 'running')}")
         self.refresh()

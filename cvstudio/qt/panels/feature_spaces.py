@@ -9,14 +9,11 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -30,32 +27,24 @@ from cvstudio.core.feature_spaces import (
     FeatureSpaceSkipped,
     projection_from_run,
 )
-from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.panels.study import StudyPanel, results_table
+from cvstudio.qt.theme import Theme
 
 COLUMNS = ("Features → classifier", "Features", "Dimensions", "Test accuracy")
 PLOT_COLUMNS = 2
 DOT_SIZE = 8
 
 
-class FeatureSpacesView(QWidget):
+class FeatureSpacesView(StudyPanel):
     """Accuracies side by side, and a 2-D picture of every feature space."""
 
     SHARES_EVENTS = True  # its pipelines are ordinary ones: curves in Training, confusion matrices in Results
+    TITLE = "Learned against engineered features"
+    PROMPT = "Press Run (Ctrl+R): each feature space goes through the same classifier."
 
     def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.theme = DARK
-        self.heading = QLabel()
-        self.heading.setObjectName("heading")
-        self.status = QLabel()
-        self.status.setObjectName("big")
-        self.status.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS) + len(PROJECTIONS))
-        self.table.setHorizontalHeaderLabels([*COLUMNS, *(f"{METHOD_NAMES[m]} 5-NN in 2-D" for m in PROJECTIONS)])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = results_table([*COLUMNS, *(f"{METHOD_NAMES[m]} 5-NN in 2-D" for m in PROJECTIONS)])
         self.table.setToolTip("The same classifier for every row: only the features differ. The last columns say "
                               "how often an image's 5 nearest neighbours in the 2-D picture share its class.")
         self.method = QComboBox()
@@ -77,10 +66,7 @@ class FeatureSpacesView(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(pictures)
         splitter.setStretchFactor(1, 3)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.status)
-        layout.addWidget(splitter, 1)
+        self.layout().addWidget(splitter, 1)
         self.method.currentIndexChanged.connect(self._method_changed)
         self.plots: dict[str, tuple[pg.PlotWidget, pg.ScatterPlotItem]] = {}
         self.reset()
@@ -94,9 +80,8 @@ class FeatureSpacesView(QWidget):
             plot.deleteLater()
         self.plots = {}
         self.dirty = True
-        self.heading.setText(experiment.title if experiment is not None else "Learned against engineered features")
-        self.status.setText("Press Run (Ctrl+R): each feature space goes through the same classifier.")
         self.legend.setText("")
+        super().reset(experiment)
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -118,13 +103,8 @@ class FeatureSpacesView(QWidget):
             self.skipped.append(event.reason)
             self.status.setText(event.reason)
 
-    def stopped(self, message: str) -> None:
-        self.status.setText(message)
-
     def load_run(self, run: Any) -> None:
-        summary = run.read("summary.json")
-        self.reset()
-        self.heading.setText(summary["title"])
+        summary = self.read_summary(run)
         self.rows = dict(summary["pipelines"])
         self.class_names = tuple(summary["dataset"]["classes"])
         for record in summary.get("feature_spaces", {}).values():

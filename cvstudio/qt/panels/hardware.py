@@ -5,56 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QTableWidgetItem, QWidget
 
 from cvstudio.core.hardware import DevicesFound, Timing, add_timing
-from cvstudio.qt.theme import Theme
+from cvstudio.qt.panels.study import StudyPanel, results_table
 
 COLUMNS = ("Operation", "What", "CPU", "GPU", "Speed-up")
 
 
-class HardwareView(QWidget):
+class HardwareView(StudyPanel):
     SHARES_EVENTS = False  # no pipelines run: nothing for the other views
+    TITLE = "GPU against CPU"
+    PROMPT = "Press Run (Ctrl+R) to time each operation on this computer."
 
     def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.heading = QLabel()
-        self.heading.setObjectName("heading")
-        self.status = QLabel()
-        self.status.setObjectName("big")
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setObjectName("big")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.status)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.note)
+        self.table = results_table(COLUMNS, stretch=1)
+        self.layout().addWidget(self.table, 1)
+        self.layout().addWidget(self.note)
         self.reset()
 
     def reset(self, experiment: Any = None) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
         self.dirty = True
-        self.heading.setText(experiment.title if experiment is not None else "GPU against CPU")
-        self.status.setText("Press Run (Ctrl+R) to time each operation on this computer.")
         self.note.setText("")
-
-    def apply_theme(self, theme: Theme) -> None:
-        """The table follows the application palette; nothing of its own to restyle."""
+        super().reset(experiment)
 
     def on_event(self, event: Any) -> None:
         if isinstance(event, DevicesFound):
@@ -64,13 +42,8 @@ class HardwareView(QWidget):
             self.status.setText(f"{event.operation} on the {event.device.upper()}: {event.milliseconds:.2f} ms")
             self.dirty = True
 
-    def stopped(self, message: str) -> None:
-        self.status.setText(message)
-
     def load_run(self, run: Any) -> None:
-        summary = run.read("summary.json")
-        self.reset()
-        self.heading.setText(summary["title"])
+        summary = self.read_summary(run)
         self.rows = {row["operation"]: dict(row) for row in summary["rows"]}
         gpu = summary.get("devices", {}).get("cuda")
         self.status.setText(f"Run {run.id}, measured on the CPU" + (f" and on {gpu}" if gpu else ""))

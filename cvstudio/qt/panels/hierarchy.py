@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 from cvstudio.core.hierarchy import Decision, HierarchyReady, HierarchyReport, TrainedModels
 from cvstudio.core.pictures import colorize, layer_picture, normalized, overlay
 from cvstudio.qt.images import to_pixmap
-from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.panels.study import StudyPanel
+from cvstudio.qt.theme import Theme
 
 PICTURE_SIZE = 200
 CARD_WIDTH = 250
@@ -54,16 +55,13 @@ class PictureCard(QGroupBox):
         layout.addStretch(1)
 
 
-class HierarchyView(QWidget):
+class HierarchyView(StudyPanel):
     SHARES_EVENTS = True  # its pipelines are ordinary ones: curves in Training, confusion matrices in Results
+    TITLE = "Hierarchical features"
+    PROMPT = "Press Run (Ctrl+R): the models are trained, then any image can be explained."
 
     def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.theme = DARK
-        self.heading = QLabel()
-        self.heading.setObjectName("heading")
-        self.status = QLabel(wordWrap=True)
-        self.status.setObjectName("big")
         self.index = QSpinBox()
         self.index.setKeyboardTracking(False)
         self.index.setToolTip("Any image of the dataset: its layers, descriptors and Grad-CAM follow")
@@ -94,9 +92,7 @@ class HierarchyView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.strip_host)
         scroll.setMinimumHeight(STRIP_HEIGHT)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.status)
+        layout = self.layout()
         layout.addLayout(controls)
         layout.addLayout(top)
         layout.addWidget(QLabel("Hand-crafted descriptors, then the network's layers from the input to the answer:"))
@@ -111,8 +107,7 @@ class HierarchyView(QWidget):
         self.report = None
         self.dirty = False
         self.index.setEnabled(False)
-        self.heading.setText(experiment.title if experiment is not None else "Hierarchical features")
-        self.status.setText("Press Run (Ctrl+R): the models are trained, then any image can be explained.")
+        super().reset(experiment)
         for label in (self.image, self.gradcam, self.gradcam_title, self.decisions, self.truth):
             label.clear()
         self._clear_strip()
@@ -125,9 +120,6 @@ class HierarchyView(QWidget):
         if isinstance(event, HierarchyReady):
             self.models, self.report = event.models, event.report
             self.dirty = True
-
-    def stopped(self, message: str) -> None:
-        self.status.setText(message)
 
     def refresh(self) -> None:
         if not self.dirty or self.models is None or self.report is None:
@@ -177,9 +169,7 @@ class HierarchyView(QWidget):
 
     def load_run(self, run: Any) -> None:
         """A saved run's pictures as they were written (Run again to explain other images)."""
-        summary = run.read("summary.json")
-        self.reset()
-        self.heading.setText(summary["title"])
+        summary = self.read_summary(run)
         report = summary.get("hierarchy")
         if report is None:
             self.status.setText(f"Run {run.id} ({summary.get('status', 'running')}) has no pictures yet.")

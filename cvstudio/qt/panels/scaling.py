@@ -12,14 +12,15 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QProgressBar, QSizePolicy, QWidget
 
 from cvstudio.core.experiment import DatasetReady
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted, curves
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import BatchEnd
+from cvstudio.qt.panels.study import StudyPanel
 from cvstudio.qt.plots import LINE_WIDTH, label_log_axis, line_plot
-from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.theme import Theme
 
 DOT_ALPHA = 110
 
@@ -52,20 +53,17 @@ class _Curve:
                           height=2 * np.asarray(curve["std"]))
 
 
-class ScalingView(QWidget):
+class ScalingView(StudyPanel):
     """Accuracy against training-set size for every pipeline of a scaling study."""
 
     SHARES_EVENTS = False  # one sweep trains dozens of networks: the Training view would only flicker
-
+    TITLE = "Data scaling"
+    PROMPT = "Press Run (Ctrl+R): each finished training adds a point."
 
     def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.theme = DARK
-        self.heading = QLabel()
-        self.heading.setObjectName("heading")
-        self.status = QLabel()
-        self.status.setObjectName("big")
-        # new text must not relayout the plot below
+        # one line that changes with every training: new text must not relayout the plot below
+        self.status.setWordWrap(False)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
@@ -77,11 +75,8 @@ class ScalingView(QWidget):
         self.chance = pg.InfiniteLine(angle=0, movable=False, label="chance",
                                       labelOpts={"position": 0.95, "anchors": [(1, 1), (1, 1)]})
         self.plot.addItem(self.chance)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.plot, 1)
+        self.layout().insertWidget(1, self.progress)  # under the heading
+        self.layout().addWidget(self.plot, 1)
         self.curves: dict[str, _Curve] = {}
         self.reset()
         self.apply_theme(self.theme)
@@ -98,9 +93,8 @@ class ScalingView(QWidget):
         self.total = 0
         self.dirty = True
         self.chance.hide()
-        self.heading.setText(experiment.title if experiment is not None else "Data scaling")
         self.progress.setValue(0)
-        self.status.setText("Press Run (Ctrl+R): each finished training adds a point.")
+        super().reset(experiment)
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -133,13 +127,8 @@ class ScalingView(QWidget):
             step = f"epoch {event.epoch}" if isinstance(event, BatchEnd) else event.stage
             self.status.setText(f"{len(self.points)}/{self.total} done — now {event.pipeline}: {step}")
 
-    def stopped(self, message: str) -> None:
-        self.status.setText(message)
-
     def load_run(self, run: Any) -> None:
-        summary = run.read("summary.json")
-        self.reset()
-        self.heading.setText(summary["title"])
+        summary = self.read_summary(run)
         self.order = list(summary.get("curves", {}))
         self.points = list(summary["points"])
         label_log_axis(self.plot, [p["per_class"] for p in self.points])
