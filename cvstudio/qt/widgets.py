@@ -3,9 +3,9 @@ and a hook for work that must wait until the window is on screen."""
 
 from __future__ import annotations
 
-import numpy as np
 from typing import Callable
 
+import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
@@ -126,6 +126,9 @@ class LiveBar(QProgressBar):
         self.setUpdatesEnabled(True)  # schedules the repaint
 
 
+FIRST_FRAME_PATIENCE_MS = 2000  # a window that is never exposed (minimised, say) starts all the same
+
+
 class _FirstFrame(QObject):
     """Calls back once, just after the first frame of a widget's window has been painted."""
 
@@ -140,6 +143,7 @@ class _FirstFrame(QObject):
         handle = self.widget.windowHandle()
         if self.widget.isVisible() and handle is not None and not handle.isExposed():
             handle.installEventFilter(self)  # not on screen yet: wait for it
+            QTimer.singleShot(FIRST_FRAME_PATIENCE_MS, self._fire)
         else:
             self._fire()
 

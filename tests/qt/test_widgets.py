@@ -104,3 +104,19 @@ def test_a_log_axis_labels_the_powers_of_ten_only_unless_the_values_lie_in_one_d
     label_log_axis(plot, [10, 50])
     major, minor = plot.getAxis("bottom")._tickLevels
     assert [text for _, text in major] == ["10", "20", "50", "100"] and minor == []
+
+
+def test_after_first_frame_does_not_wait_forever_for_a_window_that_is_never_exposed(qtbot, monkeypatch):
+    from cvstudio.qt import widgets
+
+    monkeypatch.setattr(widgets, "FIRST_FRAME_PATIENCE_MS", 50)
+    calls = []
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    monkeypatch.setattr(window.windowHandle(), "isExposed", lambda: False)  # as if minimised from the start
+    after_first_frame(window, lambda: calls.append("started"))
+    qtbot.waitUntil(lambda: calls == ["started"], timeout=2000)
+    qtbot.wait(100)
+    assert calls == ["started"]
