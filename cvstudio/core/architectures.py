@@ -24,6 +24,7 @@ from cvstudio.core.experiment import (
     split_dataset,
     study_options,
     train_deep,
+    open_summary,
     with_outcome,
 )
 from cvstudio.core.hardware import median_milliseconds
@@ -76,8 +77,7 @@ def inference_milliseconds(model: Any, channels: int, image_size: tuple[int, int
 
 def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
     """Train and time each network in turn; each ends with a PipelineFinished carrying its record."""
-    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "study": KIND, "pipelines": {}}
-    run.log(f"started '{experiment.title}'")
+    summary = open_summary(experiment, run, pipelines={})
     return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary)))
 
 

@@ -308,8 +308,7 @@ def run_experiment(
     run.write("config.json", experiment.to_dict())
     if experiment.study.name != COMPARE:
         return (yield from study_module(experiment.study.name).run(experiment, registry, run, state))
-    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "pipelines": {}}
-    run.log(f"started '{experiment.title}'")
+    summary = open_summary(experiment, run, pipelines={})
     return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary)))
 
 
@@ -421,6 +420,12 @@ def close_run(run: Run, summary: dict[str, Any], status: str, error: str | None 
     run.write("summary.json", summary)
     run.set_status(status, error)
     run.log(f"{status}" + (f": {error}" if error else ""))
+
+
+def open_summary(experiment: Experiment, run: Run, **fields: Any) -> dict[str, Any]:
+    """A run's summary as every study starts it (title, run id, study kind, then ``fields``); the start is logged."""
+    run.log(f"started '{experiment.title}' ({experiment.study.name})")
+    return {"title": experiment.title, "run": run.id, "study": experiment.study.name, **fields}
 
 
 def with_outcome(

@@ -34,6 +34,7 @@ from cvstudio.core.experiment import (
     load_dataset,
     split_dataset,
     train_deep,
+    open_summary,
     with_outcome,
 )
 from cvstudio.core.runs import Run, slugify
@@ -104,9 +105,7 @@ def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
 
 def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
     """Every feature space through the same classifier; their accuracies and 2-D pictures side by side."""
-    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "study": "features",
-                               "pipelines": {}, "feature_spaces": {}, "skipped": []}
-    run.log(f"started '{experiment.title}' (features study)")
+    summary = open_summary(experiment, run, pipelines={}, feature_spaces={}, skipped=[])
     return (yield from with_outcome(run, summary, _study(experiment, registry, run, state, summary)))
 
 

@@ -25,6 +25,7 @@ from cvstudio.core.experiment import (
     load_dataset,
     split_dataset,
     study_options,
+    open_summary,
     with_outcome,
 )
 from cvstudio.core.runs import Run
@@ -163,9 +164,7 @@ def _training_step(pipeline: DeepConfig, registry: Registry, dataset: ImageDatas
 
 def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
     """Time every operation on the CPU, then on the GPU when there is one; a :class:`Timing` per cell."""
-    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "study": KIND, **experiment.study.params,
-                               "rows": [], "devices": {}}
-    run.log(f"started '{experiment.title}'")
+    summary = open_summary(experiment, run, **experiment.study.params, rows=[], devices={})
     return (yield from with_outcome(run, summary, _measure(experiment, registry, run, state, summary)))
 
 

@@ -31,6 +31,7 @@ from cvstudio.core.experiment import (
     load_dataset,
     split_dataset,
     train_deep,
+    open_summary,
     with_outcome,
 )
 from cvstudio.core.features import CombinedFeatures, Explanation, FeatureExtractor
@@ -178,8 +179,7 @@ def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
 
 def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
     """Train (or load) the network and fit the classical pipeline, then explain one image into the run."""
-    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "study": "hierarchy", "pipelines": {}}
-    run.log(f"started '{experiment.title}' (hierarchy study)")
+    summary = open_summary(experiment, run, pipelines={})
     return (yield from with_outcome(run, summary, _study(experiment, registry, run, state, summary)))
 
 

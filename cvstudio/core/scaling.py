@@ -38,6 +38,7 @@ from cvstudio.core.experiment import (
     load_dataset,
     split_dataset,
     study_options,
+    open_summary,
     with_outcome,
 )
 from cvstudio.core.runs import Run
@@ -144,9 +145,7 @@ def curves(points: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
     """Sweep every pipeline over the sizes and seeds; each finished training is a :class:`ScalingPoint`."""
-    summary: dict[str, Any] = {"title": experiment.title, "run": run.id, "study": KIND,
-                               **experiment.study.params, "points": [], "curves": {}}
-    run.log(f"started '{experiment.title}'")
+    summary = open_summary(experiment, run, **experiment.study.params, points=[], curves={})
     return (yield from with_outcome(run, summary, _sweep(experiment, registry, run, state, summary)))
 
 

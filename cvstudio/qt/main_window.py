@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.warmed_up = False
         self.study_view: StudyView | None = None  # shown in the "Study" tab while a study is loaded
         self.started = False
+        self.run_outcome = ""  # what the status bar says when the parts of a run have all ended
         self.shown_runs: list[Run] = []  # what File → Export report… writes: the last run, or the one reopened
         self.lesson: Lesson | None = None
         self.presenting = False
@@ -598,6 +599,7 @@ class MainWindow(QMainWindow):
             self.banner.show_error(f"Cannot run: {exc}")
             return
         self.banner.hide()
+        self.run_outcome = "Run finished; saved in the Runs view."
         self._save_experiment()
         self.training.reset(experiment.deep[0].training.epochs if experiment.deep else 0)
         self.results.clear()
@@ -644,11 +646,13 @@ class MainWindow(QMainWindow):
     def _run_done(self, worker: Worker) -> None:
         if worker.cancelled:
             self._stopped("cancelled — the run so far is saved")
+            self.run_outcome = "Run cancelled; what it did is saved in the Runs view."
         elif worker.error is not None:
             self._stopped(f"failed: {worker.error}")
+            self.run_outcome = "Run failed (see the message above); what it did is saved in the Runs view."
         if not any(slot in self.workers for slot in RUN_SLOTS):
             self.runs_panel.refresh()
-            self.statusBar().showMessage("Run finished; saved in the Runs view.", 10000)
+            self.statusBar().showMessage(self.run_outcome, 10000)
 
     @Slot(object)
     def open_run(self, run: Run) -> None:

@@ -132,6 +132,7 @@ def test_a_run_draws_the_engine_curves_reference_lines_activations_and_results(
     assert {r.id for r in store.runs()} == {deep_run.id, classical_run.id}
     assert window.runs_panel.tree.topLevelItemCount() == 2
     assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()
+    assert window.statusBar().currentMessage() == "Run finished; saved in the Runs view."
 
 
 def test_cancel_stops_the_run_and_keeps_it(qtbot, make_window, wait_for_run):
@@ -144,6 +145,7 @@ def test_cancel_stops_the_run_and_keeps_it(qtbot, make_window, wait_for_run):
     epochs = len([r for r in window.runs["deep"].metrics() if r["kind"] == "epoch"])
     assert 1 <= epochs < 500
     assert "cancelled" in window.training.deep.detail.text()
+    assert window.statusBar().currentMessage().startswith("Run cancelled")
     assert window.run_action.isEnabled()
 
 
