@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="cvstudio", description="Classical computer vision against deep learning, measured live."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.set_defaults(experiment=None)  # plain `cvstudio` is `cvstudio gui` on the default course
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = sub.add_parser("gui", help="open the desktop app (the default command)")
     gui.add_argument("experiment", nargs="?", type=Path, help="experiment or lesson file to open")

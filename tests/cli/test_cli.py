@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -123,3 +124,20 @@ def test_gui_without_display_explains_and_shows_the_headless_command(monkeypatch
 def test_python_dash_m_entry_point():
     result = subprocess.run([sys.executable, "-m", "cvstudio", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "run" in result.stdout and "plugins" in result.stdout
+
+
+def test_no_command_opens_the_app_on_the_default_course(monkeypatch):
+    import cvstudio.qt.app
+
+    opened = []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(cvstudio.qt.app, "run_app", lambda experiment: opened.append(experiment) or 0)
+    assert main([]) == 0
+    assert [path.name for path in opened] == ["course.toml"]
+
+
+def test_no_command_without_display_says_what_to_do():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "cvstudio"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert "no display found" in result.stderr and "xvfb-run cvstudio" in result.stderr
