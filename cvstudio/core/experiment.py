@@ -18,7 +18,7 @@ from typing import Any, Generator, Mapping
 from cvstudio.core.classical import ClassicalResult, run_classical
 from cvstudio.core.data import ImageDataset, Split, stratified_split
 from cvstudio.core.features import CombinedFeatures, FeatureExtractor
-from cvstudio.core.runs import Run, slugify
+from cvstudio.core.runs import Run
 from cvstudio.core.tasks import Cancelled, TaskState
 from cvstudio.core.training import TRAINING_PARAMS, DeepResult, EpochEnd, TrainConfig, train_model
 from cvstudio.plugins import Registry, UnknownComponentError
@@ -348,10 +348,6 @@ def describe_dataset(experiment: Experiment, dataset: ImageDataset, split: Split
     }
 
 
-def checkpoint_path(run: Run, label: str) -> Path:
-    return run.path / "checkpoints" / f"{slugify(label)}.pt"
-
-
 def build_extractor(pipeline: ClassicalConfig, registry: Registry) -> FeatureExtractor:
     """A [[classical]] pipeline's feature extractors, combined into one when there are several."""
     extractors = [registry.get("feature_extractors", f.name).create(**f.params) for f in pipeline.features]
@@ -368,7 +364,7 @@ def train_deep(
     """Train one [[deep]] pipeline, its epochs recorded in ``run`` and its checkpoint saved there."""
     spec = registry.get("models", pipeline.model.name)
     events = train_model(spec, pipeline.model.params, dataset, split, pipeline.training, state,
-                         pipeline.label, checkpoint_path(run, pipeline.label))
+                         pipeline.label, run.checkpoint_path(pipeline.label))
     return (yield from _recording_epochs(events, run))
 
 
@@ -379,7 +375,7 @@ def deep_record(result: DeepResult, run: Run) -> dict[str, Any]:
         "device": result.device,
         "seconds": round(result.train_seconds, 3),
         "images_per_s": round(result.images_per_s, 1),
-        "checkpoint": str(checkpoint_path(run, result.pipeline).relative_to(run.path)),
+        "checkpoint": str(run.checkpoint_path(result.pipeline).relative_to(run.path)),
     }
 
 
@@ -403,7 +399,7 @@ def finish_pipeline(run: Run, summary: dict[str, Any], result: ClassicalResult |
         "val_accuracy": round(result.val.accuracy, 4),
         "test_accuracy": round(result.test.accuracy, 4),
         **extra,
-        "evaluation": f"evaluations/{slugify(result.pipeline)}.json",
+        "evaluation": f"evaluations/{run.file_stem(result.pipeline)}.json",
     }
     run.write(record["evaluation"], {"val": result.val.to_dict(), "test": result.test.to_dict()})
     run.append_metrics({**record, "kind": "final", "pipeline_kind": kind, "pipeline": result.pipeline, "time": time.time()})

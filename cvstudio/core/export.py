@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from cvstudio.core.preprocessing import Preprocessing
-from cvstudio.core.runs import CONFIG_FILE, Run, slugify
+from cvstudio.core.runs import CONFIG_FILE, Run
 from cvstudio.plugins import Registry
 
 METADATA_KEY = "cvstudio"
@@ -115,7 +115,7 @@ def load_trained_model(run_dir: Path, registry: Registry, pipeline: str | None =
 
     run = Run(Path(run_dir))
     label = choose_pipeline(run, pipeline)
-    path = run.path / "checkpoints" / f"{slugify(label)}.pt"
+    path = run.checkpoint_path(label)
     if not path.exists():
         raise ExportError(f"pipeline {label!r} of run '{run.id}' has no checkpoint ({path} is missing): "
                           "it stopped before its first epoch ended; run it again")
@@ -140,7 +140,7 @@ def export_run(
     import onnx
 
     trained = load_trained_model(run_dir, registry, pipeline)
-    output = Path(output) if output is not None else trained.run.path / "exports" / f"{slugify(trained.pipeline)}.onnx"
+    output = Path(output) if output is not None else trained.run.path / "exports" / f"{trained.run.file_stem(trained.pipeline)}.onnx"
     batch, verified_on = verification_batch(trained, registry)
     proto, exporter = to_onnx(trained.model, batch)
     _set_metadata(proto, trained.metadata(exporter))

@@ -37,7 +37,7 @@ from cvstudio.core.experiment import (
     open_summary,
     with_outcome,
 )
-from cvstudio.core.runs import Run, slugify
+from cvstudio.core.runs import Run
 from cvstudio.core.saliency import last_called
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.plugins import Registry
@@ -296,7 +296,7 @@ def _project(
         yield Progress(label, METHOD_NAMES[method], 0, 1)
         points = project(features[chosen], method)
         knn, silhouette = separation(points, labels[chosen])
-        path = f"projections/{slugify(label)}-{method}.json"
+        path = f"projections/{run.file_stem(label)}-{method}.json"
         run.write(path, {"space": label, "method": method, "points": np.round(points, 4), "labels": labels[chosen],
                          "class_names": list(class_names)})
         record["projections"][method] = {"knn_accuracy": knn, "silhouette": silhouette, "points": path}

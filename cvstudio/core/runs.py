@@ -7,17 +7,21 @@ readable, and its status says whether it completed, was cancelled or failed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 RUNS_DIR_ENV = "CVSTUDIO_RUNS_DIR"
 STATUS_FILE, CONFIG_FILE, SUMMARY_FILE = "status.json", "config.json", "summary.json"
 METRICS_FILE, LOG_FILE = "metrics.jsonl", "log.txt"
+# Longest slug in a file or folder name: file systems refuse names over 255 bytes.
+SLUG_LENGTH = 60
 
 
 def default_runs_dir() -> Path:
@@ -30,7 +34,21 @@ def default_runs_dir() -> Path:
 
 
 def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "run"
+    """Lowercase letters, digits and hyphens, at most SLUG_LENGTH characters: safe in any file name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:SLUG_LENGTH].strip("-") or "run"
+
+
+def file_stems(labels: Iterable[str]) -> dict[str, str]:
+    """A file-name stem for each label, distinct for distinct labels.
+
+    A label's stem is its slug; labels whose slugs coincide ("CNN +aug" and
+    "CNN -aug" are both ``cnn-aug``) each get a short hash of their exact text
+    added, so that they do not overwrite each other's files.
+    """
+    slugs = {label: slugify(label) for label in labels}
+    shared = Counter(slugs.values())
+    return {label: slug if shared[slug] == 1 else f"{slug}-{hashlib.sha1(label.encode('utf-8')).hexdigest()[:8]}"
+            for label, slug in slugs.items()}
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -62,6 +80,19 @@ class Run:
 
     def read(self, name: str) -> Any:
         return json.loads((self.path / name).read_text(encoding="utf-8"))
+
+    def file_stem(self, label: str) -> str:
+        """The name of what the run saves for pipeline ``label``: distinct among the pipelines of its config."""
+        try:
+            config = self.read(CONFIG_FILE)
+            labels = [p["label"] for part in ("classical", "deep") for p in config.get(part, [])]
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            labels = []
+        return file_stems([*map(str, labels), label])[label]
+
+    def checkpoint_path(self, label: str) -> Path:
+        """Where pipeline ``label``'s network is saved."""
+        return self.path / "checkpoints" / f"{self.file_stem(label)}.pt"
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         with open(self.path / METRICS_FILE, "a", encoding="utf-8") as stream:

@@ -132,3 +132,31 @@ def test_final_records_are_marked_final_with_their_pipeline_kind(registry, tmp_p
     drain(run_experiment(experiment, registry, run, TaskState()))
     finals = {r["pipeline"]: r["pipeline_kind"] for r in run.metrics() if r["kind"] == "final"}
     assert finals == {"color-moments → logistic-regression": "classical", "mlp": "deep"}
+
+
+def test_labels_differing_only_in_punctuation_keep_their_own_files(registry, tmp_path):
+    from cvstudio.core.export import load_trained_model
+
+    experiment = parse_experiment({**TINY, "classical": [], "deep": [
+        {"label": "CNN +aug", "model": "lenet5", "epochs": 1, "batch_size": 8},
+        {"label": "CNN -aug", "model": "mlp", "epochs": 1, "batch_size": 8},
+    ]}, registry)
+    run = RunStore(tmp_path).create(experiment.title)
+    _, summary = drain(run_experiment(experiment, registry, run, TaskState()))
+    plus, minus = summary["pipelines"]["CNN +aug"], summary["pipelines"]["CNN -aug"]
+    assert plus["checkpoint"] != minus["checkpoint"] and plus["evaluation"] != minus["evaluation"]
+    assert len(list((run.path / "checkpoints").glob("*.pt"))) == 2
+    assert plus["parameters"] != minus["parameters"]
+    assert load_trained_model(run.path, registry, "CNN +aug").checkpoint["model"] == "lenet5"
+    assert load_trained_model(run.path, registry, "CNN -aug").checkpoint["model"] == "mlp"
+
+
+def test_a_very_long_title_and_label_make_short_file_names(registry, tmp_path):
+    long = "a very long title " * 25
+    experiment = parse_experiment({**TINY, "title": long, "classical": [],
+                                   "deep": [{"label": long, "model": "mlp", "epochs": 1, "batch_size": 8}]}, registry)
+    run = RunStore(tmp_path).create(experiment.title)
+    _, summary = drain(run_experiment(experiment, registry, run, TaskState()))
+    assert run.status == "completed" and len(run.id) < 100
+    assert all(len(p.name) < 100 for p in run.path.rglob("*"))
+    assert (run.path / summary["pipelines"][long]["checkpoint"]).exists()

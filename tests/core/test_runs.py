@@ -20,3 +20,12 @@ def test_runs_are_directories_with_status_metrics_and_atomic_json(tmp_path):
 
 def test_store_without_directory_lists_nothing(tmp_path):
     assert RunStore(tmp_path / "missing").runs() == []
+
+
+def test_file_stems_are_distinct_for_labels_sharing_a_slug():
+    from cvstudio.core.runs import file_stems, slugify
+
+    stems = file_stems(["CNN +aug", "CNN -aug", "cnn aug", "MLP"])
+    assert len(set(stems.values())) == 4
+    assert stems["MLP"] == "mlp" and stems["CNN +aug"].startswith("cnn-aug-")
+    assert len(slugify("x" * 400)) <= 60

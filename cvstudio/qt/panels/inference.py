@@ -44,7 +44,7 @@ from cvstudio.core.inference_jobs import (
     write_csv,
 )
 from cvstudio.core.preprocessing import FORM_PARAMS, Preprocessing, PreprocessingError
-from cvstudio.core.runs import RunStore, slugify
+from cvstudio.core.runs import RunStore
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.plugins import Registry
 from cvstudio.qt.forms import ParamForm
@@ -166,7 +166,7 @@ class InferencePanel(QWidget):
             except Exception:  # noqa: BLE001 - an unreadable run is simply not listed
                 continue
             for label in labels:
-                if (run.path / "checkpoints" / f"{slugify(label)}.pt").exists():
+                if run.checkpoint_path(label).exists():
                     self.runs.addItem(f"{run.id} — {label}", (run.path, label))
             for path in sorted((run.path / "exports").glob("*.onnx")):
                 self.models.addItem(f"{run.id} — {path.stem}", str(path))
