@@ -359,10 +359,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify images as they are decoded: each batch's lines printed and CSV rows written as it finishes."""
+    import contextlib
+
     from cvstudio.core.inference import Predictor
-    from cvstudio.core.inference_jobs import list_images, predict_files, write_csv
+    from cvstudio.core.inference_jobs import CsvWriter, count_images, iter_images, predict_stream
     from cvstudio.core.preprocessing import Preprocessing
-    from cvstudio.core.tasks import TaskState
+    from cvstudio.core.tasks import Progress, TaskState
 
     if args.topk < 1 or args.batch_size < 1:
         print("error: --topk and --batch-size must be at least 1", file=sys.stderr)
@@ -372,23 +375,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if predictor.notice:
         print(f"warning: {predictor.notice}", file=sys.stderr)
     print(f"{args.model.name}: {predictor.describe()}", file=sys.stderr)
-    paths = list_images(args.images)
-    if not paths:
+    total = count_images(args.images)
+    if not total:
         print("error: no image files in the given folders (looked for .png, .jpg, .bmp, .tif, .webp)", file=sys.stderr)
         return EXIT_ERROR
-    results = yield_to(ProgressPrinter(sys.stderr),
-                       predict_files(predictor, paths, TaskState(), args.topk, args.batch_size))
-    for result in results:
-        if result.prediction is None:
-            print(f"{result.path}\terror: {result.error}")
-        else:
-            print(f"{result.path}\t" + "\t".join(f"{label} {p:.3f}" for label, p in result.prediction.top))
-    if args.csv:
-        write_csv(args.csv, results, args.topk)
-    failed = sum(r.prediction is None for r in results)
+    printer, lines, done, failed = ProgressPrinter(sys.stderr), [], 0, 0
+    results = predict_stream(predictor, iter_images(args.images), TaskState(), args.topk, args.batch_size)
+    with CsvWriter(args.csv, args.topk) if args.csv else contextlib.nullcontext() as table:
+        for result in results:
+            done += 1
+            if result.prediction is None:
+                failed += 1
+                lines.append(f"{result.path}\terror: {result.error}\n")
+            else:
+                lines.append(f"{result.path}\t" + "\t".join(f"{label} {p:.3f}" for label, p in result.prediction.top)
+                             + "\n")
+            if table is not None:
+                table.write(result)
+            if len(lines) == args.batch_size or done == total:
+                sys.stdout.write("".join(lines))
+                lines.clear()
+                printer.show(Progress("inference", "images", done, total))
+        sys.stdout.write("".join(lines))
+    printer.finish_line()
     if failed:
-        print(f"{failed} of {len(results)} file(s) could not be read", file=sys.stderr)
-    return EXIT_ERROR if failed == len(results) else 0
+        print(f"{failed} of {done} file(s) could not be read", file=sys.stderr)
+    return EXIT_ERROR if failed == done else 0
 
 
 COMMANDS = {"gui": cmd_gui, "run": cmd_run, "plugins": cmd_plugins, "plugin": cmd_plugin, "runs": cmd_runs,

@@ -139,8 +139,16 @@ class Predictor:
         return self.preprocessing.apply(images, self.input.dtype)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, classes) for a prepared batch; a softmax is applied to logits."""
-        scores = self.session.run([self.output_name], {self.input.name: batch})[0]
+        """Class probabilities (N, classes) for a prepared batch; a softmax is applied to logits.
+
+        A model with a fixed batch size gets a short last batch padded with copies of its last image.
+        """
+        fixed = self.input.max_batch
+        padded = batch if fixed is None or len(batch) >= fixed else np.concatenate(
+            [batch, np.repeat(batch[-1:], fixed - len(batch), axis=0)])
+        scores = self.session.run([self.output_name], {self.input.name: padded})[0]
+        if padded is not batch:
+            scores = scores[:len(batch)]
         if scores.ndim != 2 or scores.shape[0] != len(batch):
             raise InferenceError(f"the model's output '{self.output_name}' has shape {list(scores.shape)} for "
                                  f"{len(batch)} image(s), not one score per class: is it an image classifier?")
@@ -169,6 +177,15 @@ class Predictor:
         order = sorted(range(len(values)), key=values.__getitem__, reverse=True)[:max(1, topk)]
         labels = self.labels
         return Prediction(tuple([(labels[i] if i < len(labels) else f"class {i}", values[i]) for i in order]))
+
+    def top_batch(self, probabilities: np.ndarray, topk: int) -> list[Prediction]:
+        """:meth:`top` for every row of a batch, sorted in one call."""
+        k = min(max(1, topk), probabilities.shape[1])
+        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        values = np.take_along_axis(probabilities, order, axis=1).tolist()
+        labels = self.labels
+        names = [labels[i] if i < len(labels) else f"class {i}" for i in range(probabilities.shape[1])]
+        return [Prediction(tuple(zip([names[i] for i in row], vs))) for row, vs in zip(order.tolist(), values)]
 
     def describe(self) -> str:
         """One line for the user: the input, the preprocessing source and the providers in use."""

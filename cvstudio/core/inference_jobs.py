@@ -7,12 +7,14 @@ loop, and both can cancel them.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generator, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -20,9 +22,11 @@ from cvstudio.core.inference import Prediction, Predictor
 from cvstudio.core.sessions import InferenceError
 from cvstudio.core.preprocessing import PreprocessingError, read_image
 from cvstudio.core.tasks import Progress, TaskState
+from cvstudio.core.threads import usable_cores
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 FOLDER_BATCH = 32
+DECODE_CHUNK = 8  # files per task of the decoding pool: fewer hand-overs than one task per file
 
 
 @dataclass(frozen=True)
@@ -45,54 +49,175 @@ class LiveFrame:
     fps: float
 
 
-def list_images(paths: Sequence[Path]) -> list[Path]:
-    """Files as given, and the image files inside folders (recursively, sorted)."""
-    found: list[Path] = []
+def iter_images(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given, and the image files inside folders (recursively, sorted), found as they are needed.
+
+    The order is that of sorting every folder's paths: each folder's entries by name, sub-folders in place.
+    """
+    return map(Path, _image_names(paths))
+
+
+def _image_names(paths: Iterable[Path]) -> Iterator[str]:
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+            yield from _walk(str(path))
         elif path.exists():
-            found.append(path)
+            yield str(path)
         else:
             raise InferenceError(f"'{path}' does not exist; give image files or folders of images")
-    return found
+
+
+def _walk(folder: str) -> Iterator[str]:
+    try:
+        with os.scandir(folder) as entries:
+            listed = sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        return  # an unreadable sub-folder holds nothing we can use
+    for entry in listed:
+        if entry.is_dir(follow_symlinks=False):  # a link to a folder could loop
+            yield from _walk(entry.path)
+        elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+            yield entry.path
+
+
+def list_images(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, and the image files inside folders (recursively, sorted)."""
+    return list(iter_images(paths))
+
+
+def count_images(paths: Sequence[Path]) -> int:
+    """How many files :func:`iter_images` will give, without keeping their paths."""
+    return sum(1 for _ in _image_names(paths))
+
+
+def predict_stream(
+    predictor: Predictor, paths: Iterable[Path], state: TaskState, topk: int = 5, batch_size: int = FOLDER_BATCH,
+    workers: int | None = None,
+) -> Iterator[FileResult]:
+    """Every file's result in the order given, decoded and preprocessed in parallel while the model runs.
+
+    A thread pool (one thread per core: OpenCV and numpy release the GIL) reads and prepares small chunks
+    of files ahead of the model, never more than a few batches ahead, so a folder of any size takes
+    bounded memory and ``paths`` may be a lazy iterator. Batches hold ``batch_size`` images for models
+    with a dynamic batch dimension and the model's own batch size otherwise. An unreadable file gets an
+    error, not a crash.
+    """
+    workers = workers or usable_cores()
+    step = predictor.input.max_batch or batch_size
+    chunk = max(1, min(DECODE_CHUNK, step))
+    ahead = max(2 * workers, -(-2 * step // chunk))  # chunks in flight: every thread busy, two batches ready
+    prepared = _prepared_in_order(predictor, paths, chunk, ahead, workers)
+    waiting: list[tuple[Path, np.ndarray | str]] = []
+    ready = 0
+    for item in prepared:
+        waiting.append(item)
+        ready += not isinstance(item[1], str)
+        if ready == step:
+            state.check()
+            yield from _predicted(predictor, waiting, topk)
+            waiting, ready = [], 0
+    if waiting:
+        state.check()
+        yield from _predicted(predictor, waiting, topk)
 
 
 def predict_files(
-    predictor: Predictor, paths: Sequence[Path], state: TaskState, topk: int = 5, batch_size: int = FOLDER_BATCH
+    predictor: Predictor, paths: Iterable[Path], state: TaskState, topk: int = 5, batch_size: int = FOLDER_BATCH,
+    total: int | None = None,
 ) -> Generator[Progress, None, list[FileResult]]:
-    """Predict every file in batches (decoded in parallel); unreadable files get an error, not a crash."""
+    """:func:`predict_stream` as an engine job: progress after every batch, every result at the end."""
+    if total is None:
+        paths = list(paths)
+        total = len(paths)
+    step = predictor.input.max_batch or batch_size
     results: list[FileResult] = []
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # cv2 decodes without the GIL
-        for start in range(0, len(paths), batch_size):
-            state.check()
-            chunk = list(paths[start:start + batch_size])
-            decoded = list(pool.map(_decode_or_reason, chunk))
-            predictions = iter(predictor.predict([d for d in decoded if not isinstance(d, str)], topk))
-            results.extend(FileResult(p, None, d) if isinstance(d, str) else FileResult(p, next(predictions))
-                           for p, d in zip(chunk, decoded))
-            yield Progress("inference", "images", len(results), len(paths))
+    for result in predict_stream(predictor, paths, state, topk, batch_size):
+        results.append(result)
+        if len(results) % step == 0 or len(results) == total:
+            yield Progress("inference", "images", len(results), total)
     return results
 
 
-def write_csv(path: Path, results: Sequence[FileResult], topk: int) -> None:
-    """One row per file: path, the top-k labels and probabilities, and the error if it had none."""
-    import csv
-
-    with open(path, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["path", *[f"{kind}{k}" for k in range(1, topk + 1) for kind in ("label", "probability")],
-                         "error"])
-        for result in results:
-            top = [v for label, p in (result.prediction.top if result.prediction else ()) for v in (label, f"{p:.6f}")]
-            writer.writerow([str(result.path), *top, *[""] * (2 * topk - len(top)), result.error or ""])
-
-
-def _decode_or_reason(path: Path) -> np.ndarray | str:
+def _prepared_in_order(
+    predictor: Predictor, paths: Iterable[Path], chunk: int, ahead: int, workers: int
+) -> Iterator[tuple[Path, np.ndarray | str]]:
+    """(path, model input of one image or the reason it has none), in order, at most ``ahead`` chunks early."""
+    pending: deque[tuple[list[Path], Future]] = deque()
+    source = iter(paths)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cvstudio-decode")
     try:
-        return read_image(path)
-    except PreprocessingError as exc:
-        return str(exc)
+        while True:
+            while len(pending) < ahead:
+                files = list(itertools.islice(source, chunk))
+                if not files:
+                    break
+                pending.append((files, pool.submit(_prepare_files, predictor, files)))
+            if not pending:
+                return
+            files, future = pending.popleft()
+            yield from zip(files, future.result())
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+
+
+def _prepare_files(predictor: Predictor, files: list[Path]) -> list[np.ndarray | str]:
+    """Each file's model input (one row of a batch), or the reason it has none; preprocessed together."""
+    decoded: list[np.ndarray | str] = []
+    for path in files:
+        try:
+            decoded.append(read_image(path))
+        except PreprocessingError as exc:
+            decoded.append(str(exc))
+    images = [x for x in decoded if not isinstance(x, str)]
+    rows = iter(predictor.prepare(images) if images else ())
+    return [x if isinstance(x, str) else next(rows) for x in decoded]
+
+
+def _predicted(predictor: Predictor, items: list[tuple[Path, np.ndarray | str]], topk: int) -> Iterator[FileResult]:
+    inputs = [x for _, x in items if not isinstance(x, str)]
+    predictions = iter(predictor.top_batch(predictor.run(np.stack(inputs)), topk) if inputs else ())
+    for path, x in items:
+        yield FileResult(path, None, x) if isinstance(x, str) else FileResult(path, next(predictions))
+
+
+class CsvWriter:
+    """Predictions written row by row as they come, to a temporary file that replaces ``path`` when closed.
+
+    A job that fails or is cancelled leaves no half-written table under the name the user gave.
+    """
+
+    def __init__(self, path: Path, topk: int) -> None:
+        import csv
+
+        self.path, self.topk = Path(path), topk
+        self.temporary = self.path.with_name(f".{self.path.name}.tmp")
+        self.stream = open(self.temporary, "w", newline="", encoding="utf-8")
+        self.writer = csv.writer(self.stream)
+        self.writer.writerow(["path", *[f"{kind}{k}" for k in range(1, topk + 1) for kind in ("label", "probability")],
+                              "error"])
+
+    def write(self, result: FileResult) -> None:
+        top = [v for label, p in (result.prediction.top if result.prediction else ()) for v in (label, f"{p:.6f}")]
+        self.writer.writerow([str(result.path), *top, *[""] * (2 * self.topk - len(top)), result.error or ""])
+
+    def __enter__(self) -> CsvWriter:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        self.stream.close()
+        if kind is None:
+            os.replace(self.temporary, self.path)
+        else:
+            self.temporary.unlink(missing_ok=True)
+
+
+def write_csv(path: Path, results: Iterable[FileResult], topk: int) -> None:
+    """One row per file: path, the top-k labels and probabilities, and the error if it had none."""
+    with CsvWriter(path, topk) as table:
+        for result in results:
+            table.write(result)
 
 
 def stream_video(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
+
+from cvstudio.core.threads import usable_cores
 
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
 ORT_PROVIDERS = {
@@ -73,14 +74,17 @@ def _tensorrt_options() -> dict[str, Any]:
 
 
 def session_options(threads: int | None = None) -> Any:
-    """All graph optimisations; ``threads`` (default: every core) inside an operator, one between them."""
+    """All graph optimisations; ``threads`` (default: every usable core) inside an operator, one between them."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # a classifier is one chain of operators
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.intra_op_num_threads = threads or usable_cores()
     options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: a spinning pool stalls when decoding threads, a browser or a
+    # video call take a core, and halves the session's speed on a busy machine.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return options
 

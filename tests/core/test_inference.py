@@ -202,6 +202,7 @@ def test_session_options_are_set_deliberately():
     options = sessions.session_options(threads=2)
     assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 1
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_a_bad_config_file_names_the_key_and_the_choices(tmp_path):
