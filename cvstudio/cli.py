@@ -355,6 +355,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"exported {result.pipeline!r} to {result.path} ({result.exporter} exporter)")
     print(f"verified on {result.verified_on}: max |ONNX Runtime - torch| = {result.max_abs_diff:.2g} "
           f"(limit {TOLERANCE:g})")
+    if result.notice:
+        print(f"note: {result.notice}", file=sys.stderr)
     return 0
 
 

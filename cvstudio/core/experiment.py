@@ -30,7 +30,16 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_LESSON = "why-deep-learning"
-SPLIT_DEFAULTS = {"val": 0.15, "test": 0.15, "seed": 0}
+# Every pipeline's curves are measured on the validation part and its result on the test part,
+# so neither may be empty; the window's split form is built from these too.
+SPLIT_PARAMS = (
+    Param("val", "float", 0.15, minimum=0.01, maximum=0.9,
+          help="Fraction of each class kept for validation: the curves are measured on it."),
+    Param("test", "float", 0.15, minimum=0.01, maximum=0.9,
+          help="Fraction of each class kept for the final test, never seen while training."),
+    Param("seed", "int", 0, minimum=0, help="Same seed, same split."),
+)
+SPLIT_DEFAULTS = {p.name: p.default for p in SPLIT_PARAMS}
 COMPARE = "compare"
 DEFAULT_TITLE = "Untitled experiment"
 # What an experiment can measure besides the default head-to-head comparison: the
@@ -129,7 +138,9 @@ def part_title(title: str, part: str) -> str:
 def read_toml(path: Path, what: str = "experiment") -> dict[str, Any]:
     """The TOML table in ``path``; an unreadable or invalid file raises ExperimentError naming it."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark (some Windows editors) is dropped
+    except UnicodeDecodeError:
+        raise ExperimentError(f"{path}: not a text file (it is not UTF-8); give a TOML {what} file") from None
     except FileNotFoundError:
         raise ExperimentError(f"{path}: no such {what} file") from None
     except OSError as exc:
@@ -170,8 +181,7 @@ def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
     check_keys(data, {"title", "description", "study", "dataset", "split", "classical", "deep"}, "the file")
     if "dataset" not in data:
         raise ExperimentError("missing [dataset] section; add e.g. [dataset] name = \"shapes\"")
-    split = {**SPLIT_DEFAULTS, **_table(data.get("split", {}), "[split]")}
-    check_keys(split, set(SPLIT_DEFAULTS), "[split]")
+    split = _split(data.get("split", {}))
     classical = tuple(_classical(entry, i, registry) for i, entry in enumerate(_array(data, "classical"), 1))
     deep = tuple(_deep(entry, i, registry) for i, entry in enumerate(_array(data, "deep"), 1))
     study = _study(data.get("study", {}))
@@ -190,6 +200,15 @@ def parse_experiment(data: Mapping[str, Any], registry: Registry) -> Experiment:
         deep=deep,
         study=study,
     )
+
+
+def _split(value: Any) -> dict[str, Any]:
+    """The ``[split]`` table, checked now rather than when the data are split."""
+    split = typed_options(_table(value, "[split]"), SPLIT_PARAMS, "[split]")
+    if split["val"] + split["test"] >= 1:
+        raise ExperimentError(f"[split] val + test = {split['val'] + split['test']:g} leaves no images to train on; "
+                              "keep their sum below 1 (e.g. val = 0.15, test = 0.15)")
+    return split
 
 
 def _classical(entry: Any, number: int, registry: Registry) -> ClassicalConfig:
@@ -256,10 +275,16 @@ def study_options(table: Mapping[str, Any], options: tuple[Param, ...], kind: st
                   extra: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A study's typed options, defaults filled in; ``extra`` keys are the study's own to check."""
     check_keys(table, {p.name for p in options} | extra, f"[study] of kind '{kind}'")
+    return typed_options({k: v for k, v in table.items() if k not in extra}, options, "[study]")
+
+
+def typed_options(table: Mapping[str, Any], options: tuple[Param, ...], where: str) -> dict[str, Any]:
+    """``table``'s values checked against ``options`` (unknown keys refused), defaults filled in."""
+    check_keys(table, {p.name for p in options}, where)
     try:
         return {p.name: p.validate(table.get(p.name, p.default)) for p in options}
     except SpecError as exc:
-        raise ExperimentError(f"[study] {exc}") from None
+        raise ExperimentError(f"{where} {exc}") from None
 
 
 def check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:

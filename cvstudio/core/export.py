@@ -81,6 +81,7 @@ class ExportResult:
     exporter: str
     max_abs_diff: float
     verified_on: str
+    notice: str | None = None  # what a user must know about the network: e.g. its run did not complete
 
 
 def deep_pipelines(run: Run) -> list[str]:
@@ -158,7 +159,16 @@ def export_run(
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
-    return ExportResult(output, trained.pipeline, exporter, diff, verified_on)
+    return ExportResult(output, trained.pipeline, exporter, diff, verified_on, unfinished_notice(trained))
+
+
+def unfinished_notice(trained: TrainedModel) -> str | None:
+    """What to say when the network comes from a run that did not complete, else None."""
+    status = trained.run.status
+    if status == "completed":
+        return None
+    return (f"run '{trained.run.id}' is {status}, not completed: this is its network after epoch "
+            f"{trained.checkpoint.get('epoch', '?')}, the last one it finished")
 
 
 def to_onnx(model: Any, example: np.ndarray) -> tuple[Any, str]:

@@ -85,8 +85,9 @@ class Predictor:
         props = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, Any] | None = json.loads(props[METADATA_KEY]) if METADATA_KEY in props else None
         self.preprocessing, self.config_source = self._preprocessing(preprocessing)
-        self.labels = self._labels(labels)
         self.output_name = self.session.get_outputs()[0].name
+        self.labels = self._labels(labels)
+        self._check_labels(self.classes())
 
     @property
     def providers(self) -> list[str]:
@@ -120,12 +121,29 @@ class Predictor:
 
     def _labels(self, labels: Sequence[str] | Path | None) -> list[str]:
         if isinstance(labels, (str, Path)):
+            self.labels_source = f"the labels file {Path(labels).name}"
             return read_labels(Path(labels))
         if labels is not None:
+            self.labels_source = "the given list of labels"
             return list(labels)
         if self.metadata is not None:
+            self.labels_source = "the model's metadata"
             return list(self.metadata["class_names"])
+        self.labels_source = f"the labels file {labels_path(self.path).name}"
         return read_labels(labels_path(self.path)) if labels_path(self.path).is_file() else []
+
+    def classes(self) -> int | None:
+        """How many classes the model scores, when its output says so before it runs."""
+        shape = self.session.get_outputs()[0].shape
+        return shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
+
+    def _check_labels(self, classes: int | None) -> None:
+        """Refuse labels that cannot be the model's classes: every name after the first mismatch would be wrong."""
+        if classes is None or not self.labels or len(self.labels) == classes:
+            return
+        raise InferenceError(f"{self.labels_source} has {len(self.labels)} names but the model scores {classes} "
+                             "classes; give one class name per class, "
+                             "one a line, in the order of the model's outputs")
 
     def save_preprocessing(self, preprocessing: Preprocessing) -> Path:
         """Keep an edited config next to the model, where the next session finds it."""
@@ -154,6 +172,12 @@ class Predictor:
                                  f"{len(batch)} image(s), not one score per class: is it an image classifier?")
         if scores.dtype != np.float32:
             scores = scores.astype(np.float32)
+        broken = int((~np.isfinite(scores)).any(1).sum())
+        if broken:
+            raise InferenceError(f"the model gave not-a-number or infinite scores for {broken} of {len(batch)} "
+                                 "image(s), so it has no prediction for them; the model is broken (a network "
+                                 "whose training diverged?): export it again from a run that completed")
+        self._check_labels(scores.shape[1])
         if self._are_logits(scores):
             scores = scores - scores.max(1, keepdims=True)
             np.exp(scores, out=scores)

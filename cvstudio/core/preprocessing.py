@@ -191,9 +191,11 @@ def labels_path(model_path: Path) -> Path:
 
 def read_labels(path: Path) -> list[str]:
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise PreprocessingError(f"cannot read the labels file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PreprocessingError(f"the labels file {path} is not UTF-8 text: give class names, one a line") from None
     return [line.strip() for line in lines if line.strip()]
 
 

@@ -38,6 +38,9 @@ TRAINING_PARAMS = (
     Param("seed", "int", 0, minimum=0, help="Same seed, same initial weights and batch order."),
 )
 ACTIVATION_CHANNELS = 64
+# An epoch whose mean training loss is this many times that of a uniform guess (ln of the
+# number of classes) has diverged, even while the loss is still a finite number.
+DIVERGED_LOSS_FACTOR = 100.0
 SHIFT_PIXELS = 3
 
 
@@ -249,6 +252,7 @@ def train_model(
                 yield recorder.snapshot(pipeline, epoch, batch + 1, data.batch(torch.tensor([probe_index])), probe_index)
                 model.train()
                 last_snapshot = time.perf_counter()
+        _check_divergence(loss_sum / seen, dataset.num_classes, epoch, config)
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
         val_loss, val_probabilities = _predict(model, data, split.val, config.batch_size, loss_fn)
@@ -276,6 +280,17 @@ def train_model(
         history=history,
         model=model,
     )
+
+
+def _check_divergence(train_loss: float, classes: int, epoch: int, config: TrainConfig) -> None:
+    """Stop a training whose loss exploded: its epochs from here on would be saved as if they were results."""
+    chance = float(np.log(max(classes, 2)))
+    if train_loss > DIVERGED_LOSS_FACTOR * chance:
+        raise TrainingError(
+            f"training diverged: the mean training loss of epoch {epoch} was {train_loss:.3g}, over "
+            f"{DIVERGED_LOSS_FACTOR:g} times that of a uniform guess ({chance:.2f}); lower the learning rate "
+            f"(now {config.learning_rate:g})"
+        )
 
 
 def _batch_count(images: int, batch_size: int) -> int:

@@ -81,6 +81,16 @@ def test_export_needs_a_pipeline_choice_when_there_are_several(run_dir, capsys):
     assert "has 2 deep pipelines; choose one with --pipeline: 'MLP', 'CNN'" in capsys.readouterr().err
     assert main(["export", str(run_dir), "--pipeline", "CNN"]) == 0
     assert (run_dir / "exports" / "cnn.onnx").is_file()
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_exporting_a_run_that_did_not_complete_says_so(run_dir, capsys):
+    from cvstudio.core.runs import Run
+
+    Run(run_dir).set_status("cancelled")
+    assert main(["export", str(run_dir), "--pipeline", "MLP"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: run '{run_dir.name}' is cancelled, not completed: this is its network after epoch 15" in err
 
 
 def test_predict_reports_bad_models_and_providers_in_one_line(tmp_path, capsys):

@@ -105,6 +105,11 @@ def test_failure_is_recorded(registry, tmp_path):
         ({"deep": [{"model": "mlp"}, {"model": "mlp"}]}, "label 'mlp' is used twice"),
         ({"split": {"val": 0.2, "tst": 0.2}}, "unknown key 'tst' in \\[split\\]"),
         ({"deep": {"model": "mlp"}}, "write \\[\\[deep\\]\\]"),
+        ({"split": {"val": 0, "test": 0}}, r"\[split\] parameter 'val' is 0.0, below its minimum 0.01"),
+        ({"split": {"val": 0.2, "test": 0}}, r"\[split\] parameter 'test' is 0.0, below its minimum 0.01"),
+        ({"split": {"val": 0.5, "test": 0.5}}, r"val \+ test = 1 leaves no images to train on"),
+        ({"split": {"val": "a lot"}}, r"\[split\] parameter 'val' must be a number"),
+        ({"split": 0.3}, r"\[split\] must be a table"),
     ],
 )
 def test_invalid_experiments_name_the_problem(registry, change, message):
@@ -119,6 +124,16 @@ def test_file_errors_name_the_file(registry, tmp_path):
     bad.write_text("title = \n")
     with pytest.raises(ExperimentError, match="bad.toml: not valid TOML"):
         load_experiment(bad, registry)
+
+
+def test_a_binary_file_is_named_and_a_byte_order_mark_is_accepted(registry, tmp_path):
+    binary = tmp_path / "photo.toml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(ExperimentError, match="photo.toml: not a text file"):
+        load_experiment(binary, registry)
+    with_bom = tmp_path / "bom.toml"
+    with_bom.write_text('title = "With a BOM"\n[dataset]\nname = "tiny"\n[[deep]]\nmodel = "mlp"\n', encoding="utf-8-sig")
+    assert load_experiment(with_bom, registry).title == "With a BOM"
 
 
 def test_with_training_overrides_every_deep_pipeline(registry):

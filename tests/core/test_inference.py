@@ -216,3 +216,22 @@ def test_a_bad_config_file_names_the_key_and_the_choices(tmp_path):
     path.write_text('{"layout": ')
     with pytest.raises(PreprocessingError, match="not valid JSON"):
         Preprocessing.load(path)
+
+
+def test_a_labels_file_with_the_wrong_number_of_names_is_refused(colour_model):
+    colour_model.with_name("colour.labels.txt").write_text("red\ngreen\n")
+    with pytest.raises(InferenceError, match=r"colour.labels.txt has 2 names but the model scores 3 classes"):
+        Predictor(colour_model, provider="cpu")
+    with pytest.raises(InferenceError, match=r"the given list of labels has 4 names but the model scores 3 classes"):
+        Predictor(colour_model, provider="cpu", labels=["a", "b", "c", "d"])
+
+
+def test_non_finite_scores_are_an_error_not_a_prediction(tmp_path):
+    pixels = helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["n", 8, 8, 3])
+    nodes = [helper.make_node("Cast", ["pixels"], ["as float"], to=TensorProto.FLOAT),
+             helper.make_node("ReduceMean", ["as float"], ["means"], axes=[1, 2], keepdims=0),
+             helper.make_node("Sub", ["means", "means"], ["zeros"]),
+             helper.make_node("Div", ["zeros", "zeros"], ["scores/out"])]
+    predictor = Predictor(save_model(tmp_path / "nan.onnx", [pixels], nodes), provider="cpu")
+    with pytest.raises(InferenceError, match=r"not-a-number or infinite scores for 2 of 2 image\(s\)"):
+        predictor.predict([image(RED), image(BLUE)])

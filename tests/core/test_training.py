@@ -139,3 +139,11 @@ def test_a_last_batch_of_one_joins_the_previous_batch():
     from cvstudio.core.training import _batch_count
 
     assert [_batch_count(n, 16) for n in (1, 16, 17, 18, 32, 33)] == [1, 1, 1, 2, 2, 2]
+
+
+def test_a_loss_that_explodes_without_becoming_nan_is_divergence(cvstudio_registry, data):
+    events = []
+    with pytest.raises(TrainingError, match="diverged.*lower the learning rate") as caught:
+        for event in train(cvstudio_registry, data, model="mlp", epochs=4, batch_size=8, learning_rate=10.0):
+            events.append(event)
+    assert "epoch 1" in str(caught.value) and not any(isinstance(e, EpochEnd) for e in events)

@@ -18,16 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from cvstudio.core.data import ImageDataset
+from cvstudio.core.experiment import SPLIT_PARAMS
 from cvstudio.qt.forms import ComponentPicker, ParamForm
 from cvstudio.qt.widgets import Thumbnail
-from cvstudio.specs import DatasetSpec, Param
+from cvstudio.specs import DatasetSpec
 
-SPLIT_PARAMS = (
-    Param("val", "float", 0.15, minimum=0.0, maximum=0.9, help="Fraction of each class kept for validation."),
-    Param("test", "float", 0.15, minimum=0.0, maximum=0.9,
-          help="Fraction of each class kept for the final test, never seen while training."),
-    Param("seed", "int", 0, minimum=0, help="Same seed, same split."),
-)
 SAMPLES_PER_CLASS = 10
 THUMBNAIL_SIZE = 72
 

@@ -193,7 +193,8 @@ class InferencePanel(QWidget):
         self.refresh_models()
         self.open_model(result.path)
         self.compare_label.setText(f"Exported {result.pipeline!r} with {result.exporter}; on {result.verified_on} "
-                                   f"ONNX Runtime and torch differ by at most {result.max_abs_diff:.1g}.")
+                                   f"ONNX Runtime and torch differ by at most {result.max_abs_diff:.1g}."
+                                   + (f"\nNote: {result.notice}." if result.notice else ""))
 
     @Slot()
     def choose_model(self) -> None:
