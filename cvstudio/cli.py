@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
@@ -43,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(experiment=None)  # plain `cvstudio` is `cvstudio gui` on the default course
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # --debug also after the command (`cvstudio run x.toml --debug`); SUPPRESS keeps one given before it.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    sub = _SubcommandsWithDebug(parser.add_subparsers(dest="command", metavar="COMMAND"), debug)
     gui = sub.add_parser("gui", help="open the desktop app (the default command)")
     gui.add_argument("experiment", nargs="?", type=Path, help="experiment or lesson file to open")
     run = sub.add_parser("run", help="run an experiment file (or every step of a lesson) headless, saving runs")
@@ -56,12 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="override the device of every deep pipeline: auto, cpu, cuda, mps")
     plugins = sub.add_parser("plugins", help="list plugins, what they provide and their errors")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
-    plugin = sub.add_parser("plugin", help="start writing a plugin: `cvstudio plugin new NAME --kind KIND`")
-    plugin_sub = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True)
+    plugin = sub.add_parser("plugin", help="write a plugin (`plugin new`) and check it (`plugin check`)")
+    plugin_sub = _SubcommandsWithDebug(plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True),
+                                       debug)
     new = plugin_sub.add_parser("new", help="create an installable plugin package whose tests already pass")
-    new.add_argument("name", help="plugin name, e.g. my-gabor (also the package: my_gabor)")
-    new.add_argument("--kind", required=True, choices=["feature", "classifier", "model", "dataset"])
+    new.add_argument("name", help="plugin name, e.g. cvstudio-texture (the package: cvstudio_texture)")
+    new.add_argument("--kind", required=True, action="append", metavar="KIND",
+                     help="what it provides: feature, classifier, model, dataset, panel; several as "
+                          "--kind feature,model or --kind feature --kind model")
     new.add_argument("--dir", type=Path, default=Path("."), help="where to create the package folder (default: here)")
+    check = plugin_sub.add_parser("check", help="load plugins as the app does and run the contract checks on "
+                                                "every component they provide; exit status 1 on any failure")
+    check.add_argument("names", nargs="*", metavar="NAME",
+                       help="plugins to check, as `cvstudio plugins` lists them (default: every one not built in)")
     runs = sub.add_parser("runs", help="list saved runs")
     runs.add_argument("--out", type=Path, help="runs directory")
     runs.add_argument("--csv", type=Path, help="write every run's results (one row per pipeline) to this CSV file")
@@ -85,6 +96,16 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--labels", type=Path, help="class names, one a line (default: MODEL.labels.txt if present)")
     predict.add_argument("--batch-size", type=int, default=32, help="images per ONNX Runtime call")
     return parser
+
+
+class _SubcommandsWithDebug:
+    """Adds every subcommand with the shared ``--debug`` option."""
+
+    def __init__(self, subparsers: Any, debug: argparse.ArgumentParser) -> None:
+        self.subparsers, self.debug = subparsers, debug
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return self.subparsers.add_parser(name, parents=[self.debug], **kwargs)
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -166,6 +187,8 @@ def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, ru
         return EXIT_CANCELLED
     except Exception as exc:
         printer.finish_line()
+        if args.debug:
+            traceback.print_exception(exc, file=sys.stderr)
         print(f"error: {exc}\nthe run is kept, marked failed, in {run.path}", file=sys.stderr)
         return EXIT_ERROR
     print(format_summary(summary))
@@ -258,7 +281,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_plugins_json(registry), indent=2))
     else:
-        print(format_plugins(registry))
+        print(format_plugins(registry, args.debug))
     return EXIT_ERROR if registry.errors else 0
 
 
@@ -276,7 +299,7 @@ def _plugins_json(registry: Any) -> list[dict[str, Any]]:
     ]
 
 
-def format_plugins(registry: Any) -> str:
+def format_plugins(registry: Any, debug: bool = False) -> str:
     from cvstudio.specs import SPEC_TYPES
 
     lines = []
@@ -290,10 +313,16 @@ def format_plugins(registry: Any) -> str:
         for error in info.errors:
             where = f" in {error.hook}" if error.hook else ""
             lines.append(f"    ERROR{where}: {error.message}")
+            if debug and error.traceback:
+                lines.extend("        " + line for line in error.traceback.rstrip().splitlines())
+    if registry.errors and not debug:
+        lines.append("(cvstudio plugins --debug shows each error's traceback)")
     return "\n".join(lines)
 
 
 def cmd_plugin(args: argparse.Namespace) -> int:
+    if args.plugin_command == "check":
+        return cmd_plugin_check(args)
     from cvstudio.scaffold import ScaffoldError, create_plugin
 
     try:
@@ -301,8 +330,29 @@ def cmd_plugin(args: argparse.Namespace) -> int:
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"created {target}\nnext:\n  pip install -e {target}\n  pytest {target}\n  cvstudio plugins")
+    package = target.name.replace("-", "_")
+    print(f"created {target}\nnext:\n  pip install -e {target}\n  cvstudio plugin check {package}\n"
+          f"  pytest {target}")
     return 0
+
+
+def cmd_plugin_check(args: argparse.Namespace) -> int:
+    from cvstudio.plugin_check import FAILED, UnknownPluginError, check_plugins, format_report, select_plugins
+    from cvstudio.plugins import load_registry
+
+    registry = load_registry()
+    try:
+        plugins = select_plugins(registry, args.names)
+    except UnknownPluginError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not plugins:
+        print("no plugins to check besides the built-ins: install one (pip install -e PATH) or name one, "
+              "e.g. `cvstudio plugin check features`", file=sys.stderr)
+        return EXIT_USAGE
+    results = check_plugins(registry, plugins)
+    print(format_report(plugins, results, args.debug))
+    return EXIT_ERROR if any(r.status == FAILED for r in results) else 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -134,24 +134,35 @@ def _is_builtin(ep: Any) -> bool:
     return ep.dist is not None and ep.dist.name == "cvstudio"
 
 
+def builtin_packages() -> frozenset[str]:
+    """The top-level packages of cvstudio's built-in plugins: a plugin package of the same name would shadow one."""
+    return frozenset(ep.value.partition(":")[0].split(".")[0]
+                     for ep in entry_points(group=ENTRY_POINT_GROUP) if _is_builtin(ep))
+
+
 def load_registry(
     *,
     autoload: bool | None = None,
     extra_plugins: Iterable[Any] = (),
     directories: Iterable[Path] | None = None,
     disabled: Iterable[str] = (),
+    entry_point_names: Iterable[str] | None = None,
 ) -> Registry:
     """Build a fresh plugin manager and registry.
 
     Built-ins always load. Third-party entry points and the user plugin
     directory load unless ``autoload`` is false (by default: unless
-    ``CVSTUDIO_DISABLE_PLUGIN_AUTOLOAD`` is set). ``extra_plugins`` are
+    ``CVSTUDIO_DISABLE_PLUGIN_AUTOLOAD`` is set); ``entry_point_names``, when
+    given, loads just those third-party entry points, whatever ``autoload``
+    says. ``directories`` replaces the plugin folders. ``extra_plugins`` are
     modules or objects registered directly, e.g. by a test. Plugins named in
     ``disabled`` are listed but not loaded.
     """
     extra_plugins = tuple(extra_plugins)
     directories = None if directories is None else [Path(d) for d in directories]
-    options = {"autoload": autoload, "extra_plugins": extra_plugins, "directories": directories}
+    only = None if entry_point_names is None else frozenset(entry_point_names)
+    options = {"autoload": autoload, "extra_plugins": extra_plugins, "directories": directories,
+               "entry_point_names": only}
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
     pm = pluggy.PluginManager("cvstudio")
@@ -160,7 +171,7 @@ def load_registry(
     loader = _Loader(registry, frozenset(disabled))
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not _is_builtin(e), e.name)):
         builtin = _is_builtin(ep)  # built-ins first: they are listed, and win name clashes, before the rest
-        if builtin or autoload:
+        if builtin or (autoload if only is None else ep.name in only):
             loader.add(ep.name, BUILTIN if builtin else ENTRY_POINT, ep.value, ep.load)
     for directory in plugin_dirs(autoload) if directories is None else directories:
         for path in sorted(Path(directory).glob("*.py")):
