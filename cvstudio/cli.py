@@ -1,4 +1,4 @@
-"""The command line: `cvstudio [gui] | run | plugins | plugin new | runs | report | export | predict`.
+"""The command line: `cvstudio [gui] | run | plugins | plugin new|check|install | runs | report | export | predict`.
 
 Every command drives the same engine as the GUI. Errors print one clear line
 on stderr and exit non-zero; tracebacks are for `--debug`.
@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                                                 "every component they provide; exit status 1 on any failure")
     check.add_argument("names", nargs="*", metavar="NAME",
                        help="plugins to check, as `cvstudio plugins` lists them (default: every one not built in)")
+    install = plugin_sub.add_parser(
+        "install", help="install a plugin for this user, without pip: a wheel, a project folder or a .py file")
+    install.add_argument("source", type=Path, metavar="PATH", help="a .whl, a plugin project folder or a .py plugin")
     runs = sub.add_parser("runs", help="list saved runs")
     runs.add_argument("--out", type=Path, help="runs directory")
     runs.add_argument("--csv", type=Path, help="write every run's results (one row per pipeline) to this CSV file")
@@ -323,6 +326,8 @@ def format_plugins(registry: Any, debug: bool = False) -> str:
 def cmd_plugin(args: argparse.Namespace) -> int:
     if args.plugin_command == "check":
         return cmd_plugin_check(args)
+    if args.plugin_command == "install":
+        return cmd_plugin_install(args)
     from cvstudio.scaffold import ScaffoldError, create_plugin
 
     try:
@@ -353,6 +358,23 @@ def cmd_plugin_check(args: argparse.Namespace) -> int:
     results = check_plugins(registry, plugins)
     print(format_report(plugins, results, args.debug))
     return EXIT_ERROR if any(r.status == FAILED for r in results) else 0
+
+
+def cmd_plugin_install(args: argparse.Namespace) -> int:
+    from cvstudio.plugin_install import PluginInstallError, install_plugin
+    from cvstudio.plugins import load_registry
+
+    try:
+        installed = install_plugin(args.source)
+    except PluginInstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(installed.describe())
+    plugins = load_registry().plugins
+    errors = [error for name in installed.plugins if name in plugins for error in plugins[name].errors]
+    for error in errors:
+        print(f"error: {error.plugin} is installed but does not load: {error.message}", file=sys.stderr)
+    return EXIT_ERROR if errors else 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

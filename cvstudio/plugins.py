@@ -123,6 +123,18 @@ def user_plugin_dir() -> Path:
     return Path(platformdirs.user_data_dir("cvstudio")) / "plugins"
 
 
+def plugin_site_dir() -> Path:
+    """Where plugin packages are installed for this user (``cvstudio plugin install``); on the path at startup."""
+    return user_plugin_dir() / "site-packages"
+
+
+def add_plugin_site() -> None:
+    """Put the plugin site on ``sys.path``, after the app's own packages so that a plugin cannot replace them."""
+    site = str(plugin_site_dir())
+    if site not in sys.path:
+        sys.path.append(site)
+
+
 def plugin_dirs(autoload: bool) -> list[Path]:
     dirs = [Path(p) for p in os.environ.get(PLUGIN_PATH_ENV, "").split(os.pathsep) if p]
     if autoload:
@@ -165,6 +177,8 @@ def load_registry(
                "entry_point_names": only}
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
+    if autoload:
+        add_plugin_site()
     pm = pluggy.PluginManager("cvstudio")
     pm.add_hookspecs(hookspecs)
     registry = Registry(pm, load_options=options)

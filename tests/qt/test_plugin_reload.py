@@ -224,3 +224,30 @@ def test_a_model_with_the_wrong_output_stops_its_run_with_a_clear_message(qtbot,
     assert window.runs["deep"].status == "failed"
     assert "expected (2, 3)" in window.banner.message.text()
     assert window.runs["classical"].status == "completed" and window.run_action.isEnabled()
+
+
+def test_install_plugin_lists_the_new_plugin_and_explains_a_failure(qtbot, tmp_path, settings_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from cvstudio.plugins import load_registry
+    from cvstudio.qt.panels.plugins import PluginsPanel
+    from cvstudio.scaffold import create_plugin
+
+    panel = PluginsPanel(load_registry(autoload=True), open_settings(settings_path))
+    qtbot.addWidget(panel)
+    changed = []
+    panel.registry_changed.connect(changed.append)
+    broken = tmp_path / "broken-0.1-py3-none-any.whl"
+    broken.write_bytes(b"")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(broken), ""))
+    file_action, folder_action = panel.install_button.menu().actions()
+    file_action.trigger()
+    assert panel.message.text().startswith("Not installed: broken-0.1-py3-none-any.whl is not a readable wheel")
+    assert not changed
+
+    project = create_plugin("panel-edges", "feature", tmp_path)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(project))
+    folder_action.trigger()
+    assert panel.message.text().startswith("Installed panel-edges 0.1.0 into")
+    assert panel.items["panel_edges"].text(2) == "ok"
+    assert "panel_edges" in changed[-1].plugins

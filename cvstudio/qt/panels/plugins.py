@@ -2,16 +2,21 @@
 
 From here a plugin author reloads the plugins without restarting (an edited
 single-file plugin takes effect, a broken one shows its error), disables or
-enables a plugin (kept in the settings), and opens the user plugin folder.
+enables a plugin (kept in the settings), opens the user plugin folder, and
+installs a plugin (a wheel, a project folder or a .py file) without pip.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QDesktopServices, QFont
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -21,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cvstudio.plugins import BUILTIN, PluginInfo, Registry, user_plugin_dir
+from cvstudio.plugin_install import PluginInstallError, install_plugin
+from cvstudio.plugins import BUILTIN, PluginInfo, Registry, plugin_site_dir, user_plugin_dir
 from cvstudio.qt.settings import read_json, write_json
 from cvstudio.qt.theme import LIGHT, Theme
 from cvstudio.specs import SPEC_TYPES
@@ -75,6 +81,12 @@ class PluginsPanel(QWidget):
                                          toolTip="Load every plugin again: edited plugin files take effect")
         self.open_button = QPushButton("Open plugin folder",
                                        toolTip=f"Drop single-file plugins (*.py) in {user_plugin_dir()}")
+        self.install_button = QPushButton("Install plugin…", toolTip=(
+            f"Install a plugin for your user into {plugin_site_dir()}: a wheel, a project folder or a .py file"))
+        install_menu = QMenu(self.install_button)
+        install_menu.addAction("A wheel or single-file plugin…", self.choose_plugin_file)
+        install_menu.addAction("A plugin project folder…", self.choose_plugin_folder)
+        self.install_button.setMenu(install_menu)
         self.message = QLabel("Untick a plugin to disable it.")
         self.message.setObjectName("description")
         self.message.setWordWrap(True)
@@ -83,6 +95,7 @@ class PluginsPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.reload_button)
         buttons.addWidget(self.open_button)
+        buttons.addWidget(self.install_button)
         buttons.addWidget(self.message, 1)
 
         self.tree = QTreeWidget()
@@ -178,6 +191,29 @@ class PluginsPanel(QWidget):
         folder.mkdir(parents=True, exist_ok=True)
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             self.message.setText(f"No file manager could be opened; the plugin folder is {folder}")
+
+    @Slot()
+    def choose_plugin_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Install a plugin", str(Path.home()),
+                                              "Plugins (*.whl *.py);;All files (*)")
+        if path:
+            self.install_from(Path(path))
+
+    @Slot()
+    def choose_plugin_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Install a plugin project", str(Path.home()))
+        if path:
+            self.install_from(Path(path))
+
+    def install_from(self, source: Path) -> None:
+        """Install ``source`` and reload, so the new plugin is listed; a failure is shown and changes nothing."""
+        try:
+            installed = install_plugin(source)
+        except PluginInstallError as exc:
+            self.message.setText(f"Not installed: {exc}")
+            return
+        self.reload()
+        self.message.setText(f"{installed.describe()}.")
 
     @Slot(QTreeWidgetItem)
     def _select(self, item: QTreeWidgetItem | None) -> None:
