@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent))
+from pairs import Ratio, interleaved, paired_ratio  # noqa: E402
+
 LABEL = "LeNet-5 CNN"
 # The default lesson's network, without its classical side (which would share the CPU).
 LESSON = f"""
@@ -76,14 +79,14 @@ main(["gui", sys.argv[1]])
 """
 
 
-def gui_ratios() -> dict[str, Any]:
+def gui_ratios(pairs: int = 5) -> dict[str, Any]:
     """Run the measurements in a child process with a display; Xvfb's when there is none."""
-    command = [sys.executable, __file__]
+    command = [sys.executable, __file__, str(pairs)]
     if not os.environ.get("DISPLAY"):
         if shutil.which("xvfb-run") is None:
             raise RuntimeError("the GUI benchmarks need an X server: run `make system-deps` (installs Xvfb)")
         command = XVFB + command
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=300 + 300 * pairs)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -94,16 +97,13 @@ def _seconds_to_window(script: str, lesson: Path, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1]) - start
 
 
-def startup_ratio(lesson: Path, workdir: Path, repeats: int = 5) -> float:
-    """Best time to the app's first painted window / best for a bare QMainWindow + PlotWidget."""
+def startup_ratio(lesson: Path, workdir: Path, pairs: int) -> Ratio:
+    """Time to the app's first painted window / time for a bare QMainWindow + PlotWidget, in interleaved pairs."""
     env = {**os.environ, "CVSTUDIO_SETTINGS": str(workdir / "startup.ini"), "CVSTUDIO_RUNS_DIR": str(workdir / "runs")}
     for script in (BARE_WINDOW, APP_WINDOW):  # warm the file cache
         _seconds_to_window(script, lesson, env)
-    app, bare = [], []
-    for _ in range(repeats):
-        bare.append(_seconds_to_window(BARE_WINDOW, lesson, env))
-        app.append(_seconds_to_window(APP_WINDOW, lesson, env))
-    return min(app) / min(bare)
+    return paired_ratio(lambda: _seconds_to_window(APP_WINDOW, lesson, env),
+                        lambda: _seconds_to_window(BARE_WINDOW, lesson, env), pairs)
 
 
 def headless_throughput(lesson: Path, workdir: Path) -> float:
@@ -161,31 +161,30 @@ def _child(mode: str, lesson: Path, workdir: Path) -> Any:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(repeats: int = 4) -> dict[str, Any]:
-    """Headless and windowed runs interleaved (best of each), the lags of every windowed run pooled.
-
-    On a shared machine one run's throughput varies by 10–20 % with what else runs; the best of several
-    interleaved runs is what each side can do.
-    """
+def measure(pairs: int = 5) -> dict[str, Any]:
+    """Headless and windowed runs in interleaved pairs (the median of their ratios), the lags of every windowed
+    run pooled."""
     import numpy as np
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         lesson = workdir / "lesson.toml"
         lesson.write_text(LESSON, encoding="utf-8")
-        startup = startup_ratio(lesson, workdir)
-        headless, windowed, lags = [], [], []
-        for _ in range(repeats):
-            headless.append(_child("headless", lesson, workdir))
-            run = _child("window", lesson, workdir)
-            windowed.append(run["images_per_s"])
-            lags.extend(run["lags"])
+        startup = startup_ratio(lesson, workdir, pairs)
+        windowed: list[dict[str, Any]] = []
+
+        def windowed_rate() -> float:
+            windowed.append(_child("window", lesson, workdir))
+            return windowed[-1]["images_per_s"]
+
+        rounds = interleaved([windowed_rate, lambda: _child("headless", lesson, workdir)], pairs)
+    lags = [lag for run in windowed for lag in run["lags"]]
     return {
-        "gui_train_throughput": round(max(windowed) / max(headless), 3),
-        "gui_train_images_per_s": {"headless": [round(x) for x in headless], "windowed": [round(x) for x in windowed]},
+        "gui_train_throughput": Ratio(tuple(w / h for w, h in rounds)).to_json(),
+        "gui_train_images_per_s": {"windowed": [round(w) for w, _ in rounds], "headless": [round(h) for _, h in rounds]},
         "ui_lag_p99_ms": round(float(np.percentile(lags, 99)), 1),
         "ui_lag_max_ms": round(float(np.max(lags)), 1),
-        "startup_ratio": round(startup, 2),
+        "startup_ratio": startup.to_json(digits=2),
     }
 
 
@@ -195,4 +194,4 @@ if __name__ == "__main__":
         job = headless_throughput if mode == "headless" else window_run
         print(json.dumps(job(Path(lesson_path), Path(work_path))))
     else:
-        print(json.dumps(measure()))
+        print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) == 2 else 3)))

@@ -16,29 +16,26 @@ from skimage.feature import hog
 
 from cvstudio.core.features import to_gray
 from cvstudio_features.hog import HogExtractor
+from pairs import paired_ratio
 
 
-def _best_seconds(run: Callable[[], object], repeats: int = 3) -> float:
-    """Best wall time of ``repeats`` runs after one warm-up."""
+def _seconds(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
     run()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return time.perf_counter() - start
 
 
-def hog_vs_skimage(n_images: int = 256, size: int = 64) -> float:
-    """Our throughput divided by scikit-image's, on ``n_images`` RGB images of ``size``×``size``."""
+def hog_vs_skimage(pairs: int = 5, n_images: int = 256, size: int = 64) -> dict:
+    """scikit-image's time / ours (our speed-up), on ``n_images`` RGB images of ``size``×``size``."""
     images = np.random.default_rng(0).integers(0, 256, (n_images, size, size, 3), dtype=np.uint8)
     extractor = HogExtractor(cell_size=8, block_size=2, orientations=9)
     gray = to_gray(images)
-    ours = _best_seconds(lambda: extractor.transform(images))
     settings = {"orientations": 9, "pixels_per_cell": (8, 8), "cells_per_block": (2, 2), "block_norm": "L2-Hys"}
-    theirs = _best_seconds(lambda: [hog(image, **settings) for image in gray])
-    return theirs / ours
+    ours = lambda: _seconds(lambda: extractor.transform(images))  # noqa: E731
+    theirs = lambda: _seconds(lambda: [hog(image, **settings) for image in gray])  # noqa: E731
+    ours(), theirs()  # warm-up
+    return paired_ratio(theirs, ours, pairs).to_json(digits=1)
 
 
 if __name__ == "__main__":
-    print(json.dumps({"hog_vs_skimage": round(hog_vs_skimage(), 1)}))
+    print(json.dumps({"hog_vs_skimage": hog_vs_skimage(3)}))

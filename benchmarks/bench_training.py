@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 
-import numpy as np
 import torch
 
 from cvstudio.core.data import stratified_split
 from cvstudio.core.tasks import TaskState, drain
 from cvstudio.core.training import Normalization, TrainConfig, train_model
 from cvstudio.plugins import load_registry
+from pairs import paired_ratio
 
 MODEL, EPOCHS, BATCH = "lenet5", 2, 64
 
@@ -55,17 +55,18 @@ def engine_throughput(registry, dataset, split) -> float:
     return result.images_per_s
 
 
-def train_overhead(repeats: int = 3) -> float:
-    """Best-of-``repeats`` engine throughput / best-of bare throughput, interleaved to share drift."""
+def train_overhead(pairs: int = 5) -> dict:
+    """Engine throughput / bare throughput, the median of interleaved pairs."""
     torch.set_num_threads(torch.get_num_threads())
     registry, dataset, split = _data()
     bare_loop_throughput(registry, dataset, split)  # warm-up: first-call allocations and kernels
-    bare, engine = [], []
-    for _ in range(repeats):
-        bare.append(bare_loop_throughput(registry, dataset, split))
-        engine.append(engine_throughput(registry, dataset, split))
-    return float(np.max(engine) / np.max(bare))
+    return paired_ratio(lambda: engine_throughput(registry, dataset, split),
+                        lambda: bare_loop_throughput(registry, dataset, split), pairs).to_json()
+
+
+def training_ratios(pairs: int = 5, quick: bool = False) -> dict:
+    return {"train_overhead": train_overhead(pairs)}
 
 
 if __name__ == "__main__":
-    print(json.dumps({"train_overhead": round(train_overhead(), 3)}))
+    print(json.dumps(training_ratios(3, quick=True)))

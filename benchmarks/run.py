@@ -1,13 +1,23 @@
-"""`make bench`: every ratio, measured in one run, printed as one JSON object."""
+"""`make bench`: every ratio, measured in one run, printed as a table (stderr) and one JSON object (stdout).
+
+Each ratio is the median of several interleaved pairs, with its spread (see :mod:`pairs`); the JSON also
+records the machine's cores and its load average before and after, so that a reader can tell a regression
+from a busy machine. ``--quick`` measures smaller workloads with fewer pairs (a check that everything
+runs, not figures to compare); ``--repeat N`` sets the number of pairs.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from pairs import describe, machine  # noqa: E402
 
 LAZY_IMPORT_CHECK = """
 import contextlib, io, sys
@@ -24,19 +34,40 @@ def lazy_import() -> bool:
     return result.stdout.strip() == "True"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Measure cvstudio's performance ratios.")
+    parser.add_argument("--quick", action="store_true", help="small workloads, 2 pairs: checks that it all runs")
+    parser.add_argument("--repeat", type=int, help="interleaved pairs per ratio (default 5; 2 with --quick)")
+    parser.add_argument("--only", nargs="+", choices=("hog", "training", "gui", "inference", "datasets"),
+                        help="measure only these groups")
+    args = parser.parse_args(argv)
+    pairs = args.repeat or (2 if args.quick else 5)
+    if pairs < 1:
+        parser.error("--repeat must be at least 1")
+
+    from bench_datasets import dataset_ratios
     from bench_gui import gui_ratios
     from bench_hog import hog_vs_skimage
     from bench_inference import inference_ratios
-    from bench_training import train_overhead
+    from bench_training import training_ratios
 
-    results = {
-        "lazy_import": lazy_import(),
-        "hog_vs_skimage": round(hog_vs_skimage(), 1),
-        "train_overhead": round(train_overhead(), 3),
-        **gui_ratios(),
-        **inference_ratios(),
+    groups = {
+        "hog": lambda: {"hog_vs_skimage": hog_vs_skimage(pairs)},
+        "training": lambda: training_ratios(pairs, args.quick),
+        "gui": lambda: gui_ratios(pairs),
+        "inference": lambda: inference_ratios(pairs, args.quick),
+        "datasets": lambda: dataset_ratios(pairs, args.quick),
     }
+    before, started = machine(), time.time()
+    results: dict[str, object] = {"lazy_import": lazy_import()}
+    for name in args.only or groups:
+        measured = groups[name]()
+        for key, value in measured.items():
+            print("\n".join(describe(key, value)), file=sys.stderr, flush=True)
+        results.update(measured)
+    results["machine"] = {**before, "load_average_after": machine()["load_average"], "pairs": pairs,
+                          "quick": args.quick, "seconds": round(time.time() - started)}
+    print(f"machine: {results['machine']}", file=sys.stderr)
     print(json.dumps(results))
 
 

@@ -199,14 +199,17 @@ def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, ru
 
 
 def yield_to(printer: ProgressPrinter, events: Any) -> Any:
-    """Drive an engine generator, printing each event; return the generator's value."""
-    while True:
-        try:
-            event = next(events)
-        except StopIteration as stop:
-            printer.finish_line()
-            return stop.value
-        printer.show(event)
+    """Drive an engine generator, printing each event and the progress its plain calls report."""
+    from cvstudio.core.tasks import progress_to
+
+    with progress_to(printer.show):
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as stop:
+                printer.finish_line()
+                return stop.value
+            printer.show(event)
 
 
 class ProgressPrinter:

@@ -7,9 +7,10 @@ that the job checks between batches.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
-from typing import Any, Generator, TypeVar
+from typing import Any, Callable, Generator, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -49,6 +50,31 @@ class Progress:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 1.0
+
+
+_listeners = threading.local()
+
+
+@contextlib.contextmanager
+def progress_to(listener: Callable[[Progress], Any]) -> Iterator[None]:
+    """Send the progress of plain function calls made in this thread (loading a dataset) to ``listener``.
+
+    Engine generators yield their progress; a function such as a dataset factory cannot, and reports
+    through :func:`report_progress` instead.
+    """
+    previous = getattr(_listeners, "listener", None)
+    _listeners.listener = listener
+    try:
+        yield
+    finally:
+        _listeners.listener = previous
+
+
+def report_progress(progress: Progress) -> None:
+    """Tell this thread's listener (see :func:`progress_to`), if any, how far a long call has come."""
+    listener = getattr(_listeners, "listener", None)
+    if listener is not None:
+        listener(progress)
 
 
 def drain(events: Generator[Any, None, T]) -> tuple[list[Any], T]:

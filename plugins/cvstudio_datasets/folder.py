@@ -8,22 +8,25 @@ gets an error that says what to change.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from cvstudio.core.data import DatasetError, ImageDataset, SkippedFile
-from cvstudio.core.image_files import UnreadableImage, read_image
+from cvstudio.core.image_files import UnreadableImage, read_image, read_many
+from cvstudio_datasets import folder_cache
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _LAYOUT_HINT = "one sub-folder per class, e.g. <root>/cat/*.jpg and <root>/dog/*.jpg"
 
 
 def load(root: str = "", image_size: int = 64, color: str = "rgb") -> ImageDataset:
-    """Every readable image under ``root/<class>/``, resized to ``image_size`` squared."""
+    """Every readable image under ``root/<class>/``, resized to ``image_size`` squared.
+
+    Decoded in parallel the first time, then read back from the user cache folder until a file changes.
+    """
     folder = _checked_root(root)
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
@@ -42,23 +45,17 @@ def load(root: str = "", image_size: int = 64, color: str = "rgb") -> ImageDatas
             else:
                 reason = f"not an image file (supported: {', '.join(IMAGE_SUFFIXES)})"
                 not_images.append(SkippedFile(str(path), reason))
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # cv2 decodes without the GIL
-        decoded = list(pool.map(lambda item: _read(item[1], image_size, color == "grayscale"), candidates))
-    images, labels, unreadable = [], [], []
-    for (label, path), result in zip(candidates, decoded):
-        if isinstance(result, str):
-            unreadable.append(SkippedFile(str(path), result))
-        else:
-            images.append(result)
-            labels.append(label)
+    decoded = _decoded(folder, [path for _, path in candidates], image_size, color)
+    labels = [label for (label, _), readable in zip(candidates, decoded.readable) if readable]
+    unreadable = [SkippedFile(str(candidates[i][1]), reason) for i, reason in sorted(decoded.reasons.items())]
     _check_usable(folder, class_dirs, labels, unreadable)
     return ImageDataset(
         name=folder.name or "image-folder",
-        images=np.stack(images),
+        images=decoded.images,
         labels=np.array(labels),
         class_names=tuple(d.name for d in class_dirs),
         skipped=tuple(sorted(unreadable + not_images, key=lambda skip: skip.path)),
-        description=f"{len(images)} images from {folder}, resized to {image_size}×{image_size} {color}",
+        description=f"{len(labels)} images from {folder}, resized to {image_size}×{image_size} {color}",
     )
 
 
@@ -80,6 +77,25 @@ def _visible_files(class_dir: Path) -> list[Path]:
         for path in class_dir.rglob("*")
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(class_dir).parts)
     )
+
+
+def _decoded(folder: Path, paths: list[Path], size: int, color: str) -> folder_cache.Decoded:
+    """Every file decoded and resized: from the cache when nothing changed, else in parallel, then cached."""
+    params = {"image_size": size, "color": color}
+    where, key = folder_cache.cache_path(folder, params), folder_cache.content_key(paths, params)
+    shape = (size, size, 1 if color == "grayscale" else 3)
+    cached = folder_cache.load(where, key, len(paths), shape)
+    if cached is not None:
+        return cached
+    results = read_many(paths, partial(_read, size=size, grayscale=color == "grayscale"))
+    images = [r for r in results if not isinstance(r, str)]
+    decoded = folder_cache.Decoded(
+        images=np.stack(images) if images else np.empty((0, *shape), np.uint8),
+        readable=np.array([not isinstance(r, str) for r in results], dtype=bool),
+        reasons={i: r for i, r in enumerate(results) if isinstance(r, str)},
+    )
+    folder_cache.store(where, key, decoded)
+    return decoded
 
 
 def _read(path: Path, size: int, grayscale: bool) -> np.ndarray | str:
