@@ -1,4 +1,4 @@
-"""The command line: `cvstudio [gui] | run | plugins | plugin new|check|install | runs | report | export | predict`.
+"""The command line: `cvstudio [gui] | --selftest | run | plugins | plugin new|check|install | runs | report | export | predict`.
 
 Every command drives the same engine as the GUI. Errors print one clear line
 on stderr and exit non-zero; tracebacks are for `--debug`.
@@ -21,7 +21,7 @@ EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 1, 2, 130
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    command = args.command or "gui"
+    command = "selftest" if args.selftest else args.command or "gui"
     try:
         return COMMANDS[command](args)
     except KeyboardInterrupt:
@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(experiment=None)  # plain `cvstudio` is `cvstudio gui` on the default course
+    parser.add_argument("--selftest", action="store_true",
+                        help="check this installation (window, plugins, training, ONNX export and inference); "
+                             "print a JSON summary and exit 0 only if all worked")
+    parser.add_argument("--screenshot", type=Path, metavar="FILE", help="with --selftest: save the window to FILE")
+    parser.add_argument("--summary", type=Path, metavar="FILE", help="with --selftest: also write the JSON to FILE")
     # --debug also after the command (`cvstudio run x.toml --debug`); SUPPRESS keeps one given before it.
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
@@ -111,13 +116,17 @@ class _SubcommandsWithDebug:
         return self.subparsers.add_parser(name, parents=[self.debug], **kwargs)
 
 
+def has_display() -> bool:
+    """Whether a window can open: on Linux, an X or Wayland display or a Qt platform chosen by hand."""
+    return not sys.platform.startswith("linux") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from cvstudio.core.lessons import default_course
 
     experiment = args.experiment or default_course()
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
-    ):
+    if not has_display():
         print(
             "cvstudio: no display found, so the window cannot open.\n"
             "Run the lesson headless instead:\n"
@@ -129,6 +138,18 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from cvstudio.qt.app import run_app
 
     return run_app(experiment)
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from cvstudio.selftest import format_checks, run_selftest
+
+    window_check = None
+    if has_display():
+        from cvstudio.qt.selftest import check_window as window_check
+    ok, summary = run_selftest(args.screenshot, args.summary, window_check)
+    print(json.dumps(summary, indent=2, default=str))
+    print(format_checks(summary), file=sys.stderr)
+    return 0 if ok else EXIT_ERROR
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -480,5 +501,5 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed == done else 0
 
 
-COMMANDS = {"gui": cmd_gui, "run": cmd_run, "plugins": cmd_plugins, "plugin": cmd_plugin, "runs": cmd_runs,
-            "export": cmd_export, "predict": cmd_predict, "report": cmd_report}
+COMMANDS = {"gui": cmd_gui, "selftest": cmd_selftest, "run": cmd_run, "plugins": cmd_plugins, "plugin": cmd_plugin,
+            "runs": cmd_runs, "export": cmd_export, "predict": cmd_predict, "report": cmd_report}
