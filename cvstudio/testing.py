@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
@@ -73,30 +73,23 @@ def cvstudio_registry_with() -> Callable[..., Registry]:
 
 
 @pytest.fixture
-def cvstudio_main_window(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
-    """Build the main window, shown, with the built-ins plus the given plugins; closed after the test.
+def cvstudio_main_window(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Open main windows for a test: a :class:`cvstudio.qt.testing.MainWindowFactory`, cleaned up after it.
 
-    Opens the bundled lesson unless ``experiment`` names another file. Settings
-    and runs live in the test's temporary folder, so a second window of the
-    same test sees what the first saved. Needs pytest-qt; Qt is imported only
-    here, so this module stays importable without it.
+    Qt objects are garbage-collected on the GUI thread only during the test, as in the app. After
+    the test every window is closed, Qt's deferred deletes are processed, the garbage is collected on
+    the GUI thread, and the test fails if a worker thread is still running. Needs pytest-qt; Qt is
+    imported only here, so this module stays importable without it.
     """
     qtbot = request.getfixturevalue("qtbot")
-    from cvstudio.core.experiment import bundled_lesson
-    from cvstudio.core.runs import RunStore
-    from cvstudio.qt.main_window import MainWindow
-    from cvstudio.qt.settings import open_settings
+    from cvstudio.qt.collector import gui_collection
+    from cvstudio.qt.testing import MainWindowFactory
 
-    def build(*plugins: Any, experiment: Path | None = None) -> Any:
-        registry = load_registry(autoload=False, extra_plugins=plugins)
-        window = MainWindow(registry, experiment or bundled_lesson(), settings=open_settings(tmp_path / "settings.ini"),
-                            store=RunStore(tmp_path / "runs"))
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    return build
+    factory = MainWindowFactory(qtbot, tmp_path)
+    with gui_collection():
+        yield factory
+        running = factory.close_all()
+    assert not running, f"worker threads left running after the test: {running}"
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from cvstudio import __version__
 from cvstudio.appinfo import APP_ID, APP_NAME, ORGANIZATION, ORGANIZATION_DOMAIN, png_icons
 from cvstudio.plugins import load_registry
+from cvstudio.qt.collector import install_gui_collector
 from cvstudio.qt.main_window import MainWindow
 
 
@@ -32,6 +33,7 @@ def setup_application(argv: Sequence[str] | None = None) -> QApplication:
     app.setOrganizationDomain(ORGANIZATION_DOMAIN)
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
+    install_gui_collector(app)  # before any worker starts: Qt objects are freed on this thread only
     return app
 
 

@@ -7,7 +7,6 @@ started, Qt's offscreen platform is used instead.
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import threading
@@ -22,6 +21,7 @@ if not os.environ.get("DISPLAY") and shutil.which("Xvfb") is None:
 from cvstudio import DatasetSpec, Param, hookimpl  # noqa: E402
 from cvstudio.core.runs import RunStore  # noqa: E402
 from cvstudio.qt import workers  # noqa: E402
+from cvstudio.qt.collector import gui_collection  # noqa: E402
 
 TINY_LESSON = """
 title = "Tiny lesson"
@@ -70,12 +70,12 @@ def _gray(**params):
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads(qapp):
-    """Fail a test that leaves a worker's QThread or a Python thread running."""
+    """Garbage collected on the GUI thread only, as in the app; fail a test that leaves a thread running."""
     before = set(threading.enumerate())
-    yield
-    qapp.processEvents()
-    gc.collect()  # here, in the GUI thread, not in some worker thread of the next test
-    running = workers.running_threads()
+    with gui_collection(qapp):
+        yield
+        qapp.processEvents()
+        running = workers.running_threads()
     assert not running, f"QThreads left running: {[t.objectName() for t in running]}"
     leaked = [t for t in set(threading.enumerate()) - before
               if t.is_alive() and not isinstance(t, threading._DummyThread)]

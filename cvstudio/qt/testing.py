@@ -1,0 +1,64 @@
+"""The Qt half of cvstudio's test kit: windows opened for a test, and driving them from outside.
+
+The fixtures of :mod:`cvstudio.testing` use these; plugin authors and course
+maintainers can too. Only the window's public API is used (its signals and
+documented methods), never a private attribute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent
+from shiboken6 import isValid
+
+from cvstudio.core.experiment import bundled_lesson
+from cvstudio.core.runs import RunStore
+from cvstudio.plugins import load_registry
+from cvstudio.qt.main_window import MainWindow
+from cvstudio.qt.settings import open_settings
+from cvstudio.qt.workers import running_threads
+
+
+class MainWindowFactory:
+    """What the ``cvstudio_main_window`` fixture gives a test: call it to open a window.
+
+    Every window shares the test's settings file and runs folder, so a second window
+    sees what the first saved.
+    """
+
+    def __init__(self, qtbot: Any, folder: Path) -> None:
+        self.qtbot = qtbot
+        self.settings_path = folder / "settings.ini"
+        self.runs_dir = folder / "runs"
+        self.windows: list[MainWindow] = []
+
+    def __call__(self, *plugins: Any, experiment: Path | None = None, wait_ready: bool = False,
+                 timeout: int = 30000) -> MainWindow:
+        """A shown, active main window with the built-ins plus ``plugins``, on ``experiment`` or the bundled lesson.
+
+        Active, so that its shortcuts (Ctrl+R, Esc) work at once; with ``wait_ready``, returned once its
+        dataset has loaded (within ``timeout`` milliseconds), ready to run.
+        """
+        registry = load_registry(autoload=False, extra_plugins=plugins)
+        window = MainWindow(registry, experiment or bundled_lesson(), settings=open_settings(self.settings_path),
+                            store=RunStore(self.runs_dir))
+        self.windows.append(window)
+        window.show()
+        window.activateWindow()
+        self.qtbot.waitUntil(window.isActiveWindow)  # shortcuts fire in the active window only
+        if wait_ready:
+            self.qtbot.waitUntil(lambda: window.dataset is not None, timeout=timeout)
+        return window
+
+    def close_all(self) -> list[str]:
+        """Close and delete every window opened here; the names of the worker threads still running after."""
+        for window in self.windows:
+            if isValid(window):
+                window.close()  # cancels its jobs and waits for their threads
+                window.deleteLater()
+        self.windows.clear()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
+        return [thread.objectName() for thread in running_threads()]
