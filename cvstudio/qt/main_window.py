@@ -1,16 +1,15 @@
-"""The main window: the views, the Run/Cancel actions, and the workers that do the work.
+"""The main window: the views, the menus and the Run/Cancel actions, over the controllers that do the work.
 
-The window only starts, cancels and listens to engine jobs. Every job runs in
-a :class:`~cvstudio.qt.workers.Worker`; a ~30 Hz timer drains their events
-and hands them to the views, which redraw at most once per tick.
+The window builds the views and routes what happens to the controllers of
+:mod:`cvstudio.qt.controllers` (the experiment and its data, runs, lessons).
+Every job runs in a worker of :class:`~cvstudio.qt.jobs.Jobs`; a ~30 Hz timer
+drains their events and hands them to the views, which redraw at most once per tick.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
@@ -26,29 +25,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cvstudio.core.data import stratified_split
+from cvstudio.core.data import ImageDataset
 from cvstudio.core.devices import available_devices
-from cvstudio.core.evaluation import Evaluation
-from cvstudio.core.experiment import (
-    COMPARE,
-    DatasetReady,
-    Experiment,
-    ExperimentError,
-    PipelineFinished,
-    PipelineStarted,
-    load_experiment,
-    parse_experiment,
-    part_title,
-    run_experiment,
-)
-from cvstudio.core.lessons import Lesson, is_lesson_file, load_lesson
-from cvstudio.core.runs import Run, RunStore, slugify
-from cvstudio.core.tasks import Progress
-from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd, warm_up
+from cvstudio.core.experiment import COMPARE, ExperimentError, parse_experiment
+from cvstudio.core.lessons import Lesson
+from cvstudio.core.runs import Run, RunStore
 from cvstudio.plugins import Registry
+from cvstudio.qt.collector import install_gui_collector
+from cvstudio.qt.controllers.experiment import ExperimentController
+from cvstudio.qt.controllers.lessons import LessonController
+from cvstudio.qt.controllers.runs import RunController
+from cvstudio.qt.jobs import Jobs
 from cvstudio.qt.panels.activations import ActivationsPanel
 from cvstudio.qt.panels.dataset import DatasetPanel
-from cvstudio.qt.panels.features import ExtractorCache, FeaturesPanel, explain_job
+from cvstudio.qt.panels.features import FeaturesPanel
 from cvstudio.qt.panels.inference import JOB_TITLES as INFERENCE_JOB_TITLES
 from cvstudio.qt.panels.inference import InferencePanel
 from cvstudio.qt.panels.lesson import ArrowKeysToWidgets, LessonPanel
@@ -58,15 +48,13 @@ from cvstudio.qt.panels.results import ResultsPanel
 from cvstudio.qt.panels.runs import RunsPanel
 from cvstudio.qt.panels.training import TrainingPanel
 from cvstudio.qt.plugin_panels import add_plugin_docks, remove_plugin_docks
-from cvstudio.qt.settings import open_settings, read_json, write_json
+from cvstudio.qt.settings import open_settings
 from cvstudio.qt.study_views import StudyView, study_view_class
 from cvstudio.qt.theme import DARK, LIGHT, THEMES, apply_theme, style_plots
 from cvstudio.qt.widgets import ErrorBanner, after_first_frame
-from cvstudio.qt.workers import Job, Worker, single
+from cvstudio.qt.workers import Worker, single
 
 PULL_INTERVAL_MS = 33
-LESSON_WIDTH, PRESENTATION_LESSON_WIDTH = 460, 640  # the Lesson panel's starting width, in pixels
-RUN_SLOTS = ("classical", "deep", "study")
 JOB_TITLES = {
     "dataset": "Loading the dataset", "devices": "Detecting devices", "explain": "Explaining the features",
     "classical": "The classical pipelines", "deep": "Training the network", "run-dataset": "Loading the run's dataset",
@@ -83,32 +71,20 @@ class MainWindow(QMainWindow):
         store: RunStore | None = None,
     ) -> None:
         super().__init__()
+        install_gui_collector()  # where the app did not already: workers must never free this window's objects
         self.settings = settings if settings is not None else open_settings()
         self.registry = registry = with_disabled_plugins(registry, self.settings)
-        self.experiment_path = Path(experiment_path)
         self.store = store or RunStore()
         self.theme = THEMES.get(str(self.settings.value("theme", DARK.name)), DARK)
         pg.setConfigOptions(imageAxisOrder="row-major")
         apply_theme(QApplication.instance(), self.theme)
 
-        self.workers: dict[str, Worker] = {}
-        self.retired: list[Worker] = []
-        self.on_done: dict[str, Callable[[Worker], None]] = {}
-        self.runs: dict[str, Run] = {}
-        self.generation = 0
-        self.dataset = None
-        self.dataset_ref: dict[str, Any] | None = None
-        self.extractors: ExtractorCache | None = None
-        self.title = "Untitled experiment"
-        self.description = ""
-        self.study: dict[str, Any] = {"kind": COMPARE}
-        self.warmed_up = False
+        self.jobs = Jobs(self._deliver, self)
+        self.experiment = ExperimentController(self, experiment_path)
+        self.runner = RunController(self)
+        self.lessons = LessonController(self)
         self.study_view: StudyView | None = None  # shown in the "Study" tab while a study is loaded
         self.started = False
-        self.run_outcome = ""  # what the status bar says when the parts of a run have all ended
-        self.shown_runs: list[Run] = []  # what File → Export report… writes: the last run, or the one reopened
-        self.lesson: Lesson | None = None
-        self.presenting = False
 
         self._build_component_views(registry)
         self.training = TrainingPanel()
@@ -116,7 +92,7 @@ class MainWindow(QMainWindow):
         self.results = ResultsPanel()
         self.runs_panel = RunsPanel(self.store)
         self.plugins = PluginsPanel(registry, self.settings)
-        self.inference = InferencePanel(self.store, registry, self._launch)  # loads nothing until first shown
+        self.inference = InferencePanel(self.store, registry, self.jobs.launch)  # loads nothing until first shown
         self.tabs = QTabWidget()
         for panel, name in (
             (self.dataset_panel, "Dataset"), (self.pipelines, "Pipelines"), (self.features, "Features"),
@@ -141,7 +117,7 @@ class MainWindow(QMainWindow):
         self.lesson_dock.setMinimumWidth(340)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lesson_dock)
         self.lesson_dock.hide()
-        self.lesson_panel.step_requested.connect(self.show_step)
+        self.lesson_panel.step_requested.connect(self.lessons.show_step)
         self.arrow_keys = ArrowKeysToWidgets(self)
         self._build_actions()
         self.plugin_docks = add_plugin_docks(self, registry)
@@ -149,11 +125,13 @@ class MainWindow(QMainWindow):
         self.plugins.registry_changed.connect(self.set_registry)
 
         self.runs_panel.open_requested.connect(self.open_run)
+        self.jobs.failed.connect(self._job_failed)
+        self.jobs.changed.connect(self._update_actions)
         self.timer = QTimer(self)
         self.timer.setInterval(PULL_INTERVAL_MS)
         self.timer.timeout.connect(self.pull)
         self.timer.start()
-        self._style_views(self.theme)  # the application-wide part was applied above, before any widget
+        self.style_views(self.theme)  # the application-wide part was applied above, before any widget
         self.resize(1500, 950)
         if self.settings.value("geometry") is not None:
             self.restoreGeometry(self.settings.value("geometry"))
@@ -161,6 +139,45 @@ class MainWindow(QMainWindow):
         if registry.errors:
             self.banner.show_error(f"{len(registry.errors)} plugin error(s): see the Plugins view for details.")
         after_first_frame(self, self.start)  # loading data and importing torch would slow the first frame
+
+    # ------------------------------------------------------ state, for tests and plugins
+
+    @property
+    def workers(self) -> dict[str, Worker]:
+        """The running job of each slot ("dataset", "classical", "deep", "study", ...)."""
+        return self.jobs.workers
+
+    @property
+    def runs(self) -> dict[str, Run]:
+        """The runs of the last Run, by part: "classical" and "deep", or "study"."""
+        return self.runner.runs
+
+    @property
+    def dataset(self) -> ImageDataset | None:
+        """The dataset loaded into the Dataset view (None until it has loaded)."""
+        return self.experiment.dataset
+
+    @property
+    def experiment_path(self) -> Path:
+        """The experiment file shown (a lesson's current step)."""
+        return self.experiment.path
+
+    @property
+    def title(self) -> str:
+        return self.experiment.title
+
+    @property
+    def study(self) -> dict[str, Any]:
+        """The study of the experiment and its options (``{"kind": "compare"}`` for a plain comparison)."""
+        return self.experiment.study
+
+    @property
+    def lesson(self) -> Lesson | None:
+        return self.lessons.lesson
+
+    @property
+    def presenting(self) -> bool:
+        return self.lessons.presenting
 
     # ----------------------------------------------------------------- setup
 
@@ -170,7 +187,7 @@ class MainWindow(QMainWindow):
         self.pipelines = PipelinesPanel(registry)
         self.features = FeaturesPanel(registry.specs("feature_extractors"))
         self.dataset_panel.load_requested.connect(self.load_dataset)
-        self.dataset_panel.image_selected.connect(self.explain)
+        self.dataset_panel.image_selected.connect(self.experiment.explain)
 
     @Slot(object)
     def set_registry(self, registry: Registry) -> None:
@@ -188,7 +205,7 @@ class MainWindow(QMainWindow):
         remove_plugin_docks(self, self.plugin_docks)
         self.plugin_docks = add_plugin_docks(self, registry)
         self.plugins.show_registry(registry)
-        self._style_views(self.theme)
+        self.style_views(self.theme)
         messages = []
         if registry.errors:
             messages.append(f"{len(registry.errors)} plugin error(s): see the Plugins view for details.")
@@ -196,13 +213,13 @@ class MainWindow(QMainWindow):
             state = parse_experiment(state, registry).to_dict()
         except ExperimentError as exc:
             messages.append(f"The experiment no longer fits the plugins ({exc}); reopened {self.experiment_path.name}.")
-            state = self._initial_state()
+            state = self.experiment.initial_state()
         if messages:
             self.banner.show_error(" ".join(messages))
         else:
             self.banner.hide()
         self.inference.registry = registry
-        self._set_study_view(COMPARE)  # the study's view is made again, with the new plugins
+        self.set_study_view(COMPARE)  # the study's view is made again, with the new plugins
         self.set_experiment(state)
         self._detect_devices()
 
@@ -235,7 +252,7 @@ class MainWindow(QMainWindow):
         self.next_action.triggered.connect(self.lesson_panel.next)
         self.advance_action.triggered.connect(self.lesson_panel.next)
         self.back_action.triggered.connect(self.lesson_panel.back)
-        self.presentation_action.toggled.connect(self.set_presentation)
+        self.presentation_action.toggled.connect(self.lessons.set_presentation)
         self.lesson_report_action.triggered.connect(lambda: self.export_lesson_report())
         self.addActions([self.next_action, self.back_action, self.advance_action])  # work with the menu bar hidden
         self.dark_action.toggled.connect(lambda dark: self._apply_theme(DARK if dark else LIGHT))
@@ -253,8 +270,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def start(self) -> None:
         """After the window is on screen: restore or load the experiment (a lesson's step), then load the data."""
-        lesson_error = self._read_lesson()
-        self.set_experiment(self._initial_state())
+        lesson_error = self.lessons.read_lesson()
+        self.set_experiment(self.experiment.initial_state())
         if lesson_error:
             self.banner.show_error(lesson_error)
         self.presentation_action.setChecked(self.settings.value("presentation", False, type=bool))
@@ -262,38 +279,19 @@ class MainWindow(QMainWindow):
         self._detect_devices()
 
     def _detect_devices(self) -> None:
-        self._launch("devices", single(available_devices), lambda w: self.pipelines.set_devices(w.result))
+        self.jobs.launch("devices", single(available_devices), lambda w: self.pipelines.set_devices(w.result))
 
-    def _initial_state(self) -> dict[str, Any]:
-        """The last session's experiment if it came from the same file, else the file itself."""
-        saved = read_json(self.settings, "experiment")
-        if isinstance(saved, dict) and saved.get("source") == str(self.experiment_path):
-            try:
-                return parse_experiment(saved["state"], self.registry).to_dict()
-            except (ExperimentError, KeyError, TypeError):
-                pass  # plugins changed since: fall back to the file
-        try:
-            return load_experiment(self.experiment_path, self.registry).to_dict()
-        except ExperimentError as exc:
-            self.banner.show_error(str(exc))
-            return {"dataset": {"name": next(iter(self.registry.specs("datasets")), None)}, "classical": [], "deep": []}
+    # ------------------------------------------------------------ experiment
 
     def set_experiment(self, state: dict[str, Any]) -> None:
-        self.title = state.get("title", self.title)
-        self.description = state.get("description", "")
-        self.setWindowTitle(f"cvstudio — {self.title}")
-        self.study = state.get("study", {"kind": COMPARE})
-        self._set_study_view(self.study["kind"])
-        self.dataset_panel.set_state(state["dataset"], state.get("split", {}))
-        self.pipelines.set_state(state.get("classical", []), state.get("deep", []))
-        self.load_dataset()
+        """Fill the forms from an experiment's state (as ``experiment_state()`` returns it) and load its data."""
+        self.experiment.set_state(state)
 
     def experiment_state(self) -> dict[str, Any]:
         """What the forms say, as an experiment file would: parse_experiment accepts it as is."""
-        return {"title": self.title, "description": self.description, "study": dict(self.study),
-                **self.dataset_panel.state(), **self.pipelines.state()}
+        return self.experiment.state()
 
-    def _set_study_view(self, kind: str) -> None:
+    def set_study_view(self, kind: str) -> None:
         """The "Study" tab with the view for this study kind (made when first needed); none for a comparison."""
         view_class = study_view_class(kind)
         if type(self.study_view) is view_class:
@@ -317,184 +315,53 @@ class MainWindow(QMainWindow):
 
     def open_file(self, path: Path) -> None:
         """Open a lesson on its first step, or an experiment file (leaving any lesson)."""
-        try:
-            lesson = load_lesson(path) if is_lesson_file(path) else None
-        except ExperimentError as exc:
-            self.banner.show_error(str(exc))
-            return
-        if lesson is None:
-            if self.open_experiment(path):
-                self.lesson = None
-                self.lesson_dock.hide()
-                self._update_lesson_actions()
-        elif self.open_experiment(lesson.steps[0].experiment):
-            self._show_lesson(lesson, 0)
+        self.experiment.open_file(Path(path))
 
     def open_experiment(self, path: Path) -> bool:
         """Load an experiment file into the window (nothing runs); False, with a message, if it is invalid."""
-        try:
-            state = load_experiment(Path(path), self.registry).to_dict()
-        except ExperimentError as exc:
-            self.banner.show_error(str(exc))
-            return False
-        self.experiment_path = Path(path)
-        self.set_experiment(state)
-        return True
+        return self.experiment.open_experiment(path)
 
-    # ---------------------------------------------------------------- lesson
+    @Slot()
+    def load_dataset(self) -> None:
+        """Load the dataset that the Dataset view names, in a worker."""
+        self.experiment.load_dataset()
 
-    def _read_lesson(self) -> str | None:
-        """If the window was opened on a lesson, go to the step of the last session; returns a lesson error."""
-        try:
-            if not is_lesson_file(self.experiment_path):
-                return None
-            lesson = load_lesson(self.experiment_path)
-        except ExperimentError as exc:
-            return str(exc)
-        saved = read_json(self.settings, "lesson")
-        step = saved.get("step") if isinstance(saved, dict) and saved.get("source") == str(lesson.path) else 0
-        index = min(max(step, 0), len(lesson.steps) - 1) if isinstance(step, int) else 0
-        self.experiment_path = lesson.steps[index].experiment
-        self._show_lesson(lesson, index)
-        return None
+    # ------------------------------------------------------------------- run
 
-    @Slot(int)
-    def show_step(self, index: int) -> None:
-        """Go to step ``index``: its text and question, and its experiment in the window (not run)."""
-        if self.lesson is None:
-            return
-        experiment = self.lesson.steps[index].experiment
-        if experiment == self.experiment_path or self.open_experiment(experiment):
-            self._show_lesson(self.lesson, index)
+    @Slot()
+    def run(self) -> None:
+        """Classical and deep pipelines as two runs in parallel (or the experiment's study); nothing if running."""
+        self.runner.run()
 
-    def _show_lesson(self, lesson: Lesson, index: int) -> None:
-        self.lesson = lesson
-        self.lesson_panel.show_step(lesson, index)
-        if not self.lesson_dock.isVisible():
-            self.lesson_dock.show()
-            self.lesson_dock.raise_()  # in front of any plugin panel sharing its side
-            self.resizeDocks([self.lesson_dock], [LESSON_WIDTH], Qt.Orientation.Horizontal)
-        self._update_lesson_actions()
-        write_json(self.settings, "lesson", {"source": str(lesson.path), "step": index})
+    @Slot()
+    def cancel(self) -> None:
+        """Stop the running parts; each is saved as cancelled with what it finished."""
+        self.runner.cancel()
 
-    def _update_lesson_actions(self) -> None:
-        """Disabled actions leave their keys (arrows, Space) to the widgets."""
-        index, last = self.lesson_panel.index, len(self.lesson.steps) - 1 if self.lesson else -1
-        self.next_action.setEnabled(index < last)
-        self.back_action.setEnabled(self.lesson is not None and index > 0)
-        self.advance_action.setEnabled(self.presenting and index < last)
-        self.lesson_report_action.setEnabled(self.lesson is not None)
+    @Slot(object)
+    def open_run(self, run: Run) -> None:
+        """Show a saved run's curves and results again."""
+        self.runner.open_run(run)
+
+    def export_report(self, path: Path | None = None) -> Path | None:
+        """Save the runs on screen (the last run, or the one reopened) as one self-contained HTML file."""
+        return self.runner.export_report(path)
+
+    def export_lesson_report(self, path: Path | None = None) -> Path | None:
+        """Save the newest run of every step of the lesson as one HTML file."""
+        return self.lessons.export_report(path)
 
     @Slot(bool)
     def set_presentation(self, on: bool) -> None:
         """Presentation mode: large fonts, full screen, no editing views; Space goes to the next step."""
-        self.presenting = on
-        apply_theme(QApplication.instance(), self.theme, large=on)
-        self._style_views(self.theme)
-        for panel in (self.pipelines, self.runs_panel, self.plugins):
-            self.tabs.setTabVisible(self.tabs.indexOf(panel), not on)
-        self._update_lesson_actions()
-        if on:
-            self.showFullScreen()
-        elif self.isFullScreen():
-            self.showNormal()
-        width = PRESENTATION_LESSON_WIDTH if on else LESSON_WIDTH
-        self.resizeDocks([self.lesson_dock], [width], Qt.Orientation.Horizontal)
-        self.settings.setValue("presentation", on)
-
-    # ---------------------------------------------------------------- report
-
-    def export_report(self, path: Path | None = None) -> Path | None:
-        """Save the runs on screen (the last run, or the one reopened) as one self-contained HTML file."""
-        if not self.shown_runs:
-            return None
-        return self._write_report(self.shown_runs, self.title if len(self.shown_runs) > 1 else None, path)
-
-    def export_lesson_report(self, path: Path | None = None) -> Path | None:
-        """Save the newest run of every step of the lesson as one HTML file."""
-        from cvstudio.core.report import lesson_runs  # reports draw with OpenCV: loaded when first asked for
-
-        if self.lesson is None:
-            return None
-        runs = lesson_runs(self.lesson, self.store.runs())
-        if not runs:
-            self.banner.show_error(f"No runs of '{self.lesson.title}' yet: run a step (Ctrl+R), then export again.")
-            return None
-        return self._write_report(runs, self.lesson.title, path)
-
-    def _write_report(self, runs: list[Run], title: str | None, path: Path | None) -> Path | None:
-        from cvstudio.core.report import ReportError, write_report
-
-        if path is None:
-            suggested = Path.home() / f"{slugify(title or self.title)}-report.html"
-            chosen, _ = QFileDialog.getSaveFileName(self, "Export report", str(suggested), "HTML files (*.html)")
-            if not chosen:
-                return None
-            path = Path(chosen)
-        try:
-            write_report(runs, path, title)
-        except (ReportError, OSError) as exc:
-            self.banner.show_error(f"Cannot write the report: {exc}")
-            return None
-        self.statusBar().showMessage(f"Report saved to {path}", 10000)
-        return path
+        self.lessons.set_presentation(on)
 
     # --------------------------------------------------------------- workers
-
-    def _launch(self, slot: str, job: Job, on_done: Callable[[Worker], None] | None = None) -> Worker:
-        """Start ``job`` in ``slot``; a job already there is cancelled and its results dropped."""
-        self._retire(slot)
-        self.generation += 1
-        worker = Worker(job, slot, self.generation)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
-        self.workers[slot] = worker
-        if on_done is not None:
-            self.on_done[slot] = on_done
-        else:
-            self.on_done.pop(slot, None)
-        worker.start()
-        self._update_actions()
-        return worker
-
-    def _retire(self, slot: str) -> None:
-        worker = self.workers.pop(slot, None)
-        if worker is not None:
-            worker.cancel()
-            self.retired.append(worker)
-
-    def _is_current(self, worker: Worker) -> bool:
-        return self.workers.get(worker.name) is worker
-
-    @Slot(object, str)
-    def _on_error(self, error: BaseException, details: str) -> None:
-        worker = self.sender()
-        if isinstance(worker, Worker) and self._is_current(worker):
-            self.banner.show_error(f"{JOB_TITLES.get(worker.name, worker.name)} failed: {error}", details)
-
-    @Slot()
-    def _on_finished(self) -> None:
-        worker = self.sender()
-        if not isinstance(worker, Worker):
-            return
-        worker.wait()
-        if worker in self.retired:
-            self.retired.remove(worker)
-            return
-        if not self._is_current(worker):
-            return
-        self._deliver(worker.name, worker.drain())
-        del self.workers[worker.name]
-        handler = self.on_done.pop(worker.name, None)
-        if handler is not None:
-            handler(worker)
-        self._update_actions()
 
     @Slot()
     def pull(self) -> None:
         """The ~30 Hz tick: hand buffered events to the views, then let them redraw once."""
-        for slot, worker in list(self.workers.items()):
-            self._deliver(slot, worker.drain())
+        self.jobs.drain()
         self.training.refresh()
         self.activations.refresh()
         self.features.refresh()
@@ -504,204 +371,31 @@ class MainWindow(QMainWindow):
 
     def _deliver(self, slot: str, events: list[Any]) -> None:
         for event in events:
-            if slot == "study" and self.study_view is not None:
-                self.study_view.on_event(event)
-                if not self.study_view.SHARES_EVENTS:
-                    continue
             if slot.startswith("inference"):
                 self.inference.on_event(event)
             elif slot == "explain":
                 self.features.on_explanation(*event)
-            elif isinstance(event, BatchEnd):
-                self.training.on_batch(event)
-            elif isinstance(event, Progress):
-                self.training.on_progress(event)
-            elif isinstance(event, ActivationSnapshot):
-                self.activations.on_snapshot(event)
-                self.features.on_snapshot(event)
-            elif isinstance(event, EpochEnd):
-                self.training.on_epoch(event)
-            elif isinstance(event, DatasetReady):
-                self.results.set_dataset(event.dataset)
-                self.activations.set_dataset(event.dataset)
-            elif isinstance(event, PipelineStarted):
-                self.training.pipeline_started(event.pipeline, event.kind)
-            elif isinstance(event, PipelineFinished):
-                self._pipeline_finished(self.runs[slot], event)
+            else:
+                self.runner.on_event(slot, event)
 
-    def _pipeline_finished(self, run: Run, event: PipelineFinished) -> None:
-        self.training.pipeline_finished(event.pipeline, event.kind, event.summary)
-        evaluation = Evaluation.from_dict(run.read(event.summary["evaluation"])["test"])
-        self.results.add_evaluation(event.pipeline, event.kind, evaluation)
+    @Slot(str, str, str)
+    def _job_failed(self, slot: str, message: str, details: str) -> None:
+        self.banner.show_error(f"{JOB_TITLES.get(slot, slot)} failed: {message}", details)
 
+    @Slot()
     def _update_actions(self) -> None:
-        running = any(slot in self.workers for slot in RUN_SLOTS)
+        running = self.runner.running
         self.run_action.setEnabled(not running)
         self.cancel_action.setEnabled(running)
-
-    # --------------------------------------------------------------- dataset
-
-    @Slot()
-    def load_dataset(self) -> None:
-        state = self.dataset_panel.state()
-        ref, split = state["dataset"], state["split"]
-        if ref["name"] is None:
-            self.dataset_panel.info.setText("No dataset plugin is available: see the Plugins view.")
-            return
-        spec = self.registry.get("datasets", ref["name"])
-
-        def load() -> tuple[Any, dict[str, int], dict[str, Any]]:
-            dataset = spec.create(**ref["params"])
-            sizes = stratified_split(dataset.labels, split["val"], split["test"], split["seed"]).sizes()
-            return dataset, sizes, ref
-
-        self.dataset_panel.set_loading(True)
-        self._launch("dataset", single(load), self._dataset_loaded)
-
-    def _dataset_loaded(self, worker: Worker) -> None:
-        self.dataset_panel.set_loading(False)
-        if worker.result is None:
-            self.dataset_panel.info.setText("The dataset could not be loaded: see the message above.")
-            return
-        self.dataset, sizes, self.dataset_ref = worker.result
-        self.extractors = ExtractorCache(self.dataset)
-        self.dataset_panel.show_dataset(self.dataset, sizes)
-        self.activations.set_dataset(self.dataset)
-        self.dataset_panel.select(0)
-        if not self.warmed_up:  # once the window is painted and the data are in: off the path of Run
-            self.warmed_up = True
-            self._launch("warm-up", single(warm_up))
-
-    @Slot(int)
-    def explain(self, index: int) -> None:
-        """Every feature extractor explains the chosen image, with the parameters a pipeline gives it."""
-        if self.dataset is None or self.extractors is None:
-            return
-        self.features.show_image(self.dataset, index)
-        params: dict[str, dict[str, Any]] = {}
-        for pipeline in self.pipelines.state()["classical"]:
-            for feature in pipeline["features"]:
-                params.setdefault(feature["name"], feature["params"])
-        specs = {name: (spec, params.get(name, {})) for name, spec in self.registry.specs("feature_extractors").items()}
-        self._launch("explain", explain_job(self.extractors, specs, index))
-
-    # ------------------------------------------------------------------- run
-
-    @Slot()
-    def run(self) -> None:
-        """Classical and deep pipelines as two runs in parallel: the network starts at once."""
-        if any(slot in self.workers for slot in RUN_SLOTS):
-            return
-        state = self.experiment_state()
-        try:
-            experiment = parse_experiment(state, self.registry)
-        except ExperimentError as exc:
-            self.banner.show_error(f"Cannot run: {exc}")
-            return
-        self.banner.hide()
-        self.run_outcome = "Run finished; saved in the Runs view."
-        self._save_experiment()
-        self.training.reset(experiment.deep[0].training.epochs if experiment.deep else 0)
-        self.results.clear()
-        self.activations.reset()
-        if experiment.study.name != COMPARE:
-            self._run_study(experiment)
-            return
-        parts = {
-            "classical": replace(experiment, title=part_title(experiment.title, "classical"), deep=()),
-            "deep": replace(experiment, title=part_title(experiment.title, "deep"), classical=()),
-        }
-        self.runs = {}
-        for slot, part in parts.items():
-            if part.classical or part.deep:
-                self.runs[slot] = self.store.create(part.title)
-                self._launch(slot, partial(run_experiment, part, self.registry, self.runs[slot]), self._run_done)
-        self._show_runs(list(self.runs.values()))
-        self.tabs.setCurrentWidget(self.training)
-        self.statusBar().showMessage("Running…")
-
-    def _run_study(self, experiment: Experiment) -> None:
-        """A study is one run, one job: its events go to its view (and the usual views, if it shares them)."""
-        self._set_study_view(experiment.study.name)
-        if self.study_view is not None:
-            self.study_view.reset(experiment)
-        self.runs = {"study": self.store.create(experiment.title)}
-        self._launch("study", partial(run_experiment, experiment, self.registry, self.runs["study"]), self._run_done)
-        self._show_runs(list(self.runs.values()))
-        self.tabs.setCurrentWidget(self.study_view or self.training)
-        self.statusBar().showMessage("Running…")
-
-    @Slot()
-    def cancel(self) -> None:
-        for slot in RUN_SLOTS:
-            if slot in self.workers:
-                self.workers[slot].cancel()
-        self._stopped("cancelling…")
-
-    def _stopped(self, message: str) -> None:
-        self.training.stopped(message)
-        if self.study_view is not None:
-            self.study_view.stopped(message)
-
-    def _run_done(self, worker: Worker) -> None:
-        if worker.cancelled:
-            self._stopped("cancelled — the run so far is saved")
-            self.run_outcome = "Run cancelled; what it did is saved in the Runs view."
-        elif worker.error is not None:
-            self._stopped(f"failed: {worker.error}")
-            self.run_outcome = "Run failed (see the message above); what it did is saved in the Runs view."
-        if not any(slot in self.workers for slot in RUN_SLOTS):
-            self.runs_panel.refresh()
-            self.statusBar().showMessage(self.run_outcome, 10000)
-
-    @Slot(object)
-    def open_run(self, run: Run) -> None:
-        """Show a saved run's curves and results again."""
-        try:
-            summary = run.read("summary.json")
-            evaluations = {
-                label: (record["kind"], Evaluation.from_dict(run.read(record["evaluation"])["test"]))
-                for label, record in summary.get("pipelines", {}).items()
-            }
-            config = run.read("config.json")
-            dataset_ref = config["dataset"]
-            kind = config.get("study", {}).get("kind", COMPARE)
-            if study_view_class(kind) is not None:
-                self._set_study_view(kind)
-                self.study_view.load_run(run)
-        except (OSError, ValueError, KeyError) as exc:
-            self.banner.show_error(f"Cannot open run {run.id}: {exc}")
-            return
-        records = run.metrics()
-        self.training.load_history(records)
-        self.results.clear()
-        for label, (pipeline_kind, evaluation) in evaluations.items():
-            self.results.add_evaluation(label, pipeline_kind, evaluation)
-        if dataset_ref == self.dataset_ref:
-            self.results.set_dataset(self.dataset)
-        else:
-            self.results.set_dataset(None)
-            spec = self.registry.get("datasets", dataset_ref["name"])
-            self._launch("run-dataset", single(partial(spec.create, **dataset_ref["params"])),
-                         lambda w: self.results.set_dataset(w.result))
-        has_epochs = any(r.get("kind") == "epoch" for r in records)
-        self.tabs.setCurrentWidget(self.study_view if study_view_class(kind) else
-                                   self.training if has_epochs else self.results)
-        self._show_runs([run])
-        self.statusBar().showMessage(f"Showing run {run.id}", 10000)
-
-    def _show_runs(self, runs: list[Run]) -> None:
-        self.shown_runs = runs
-        self.report_action.setEnabled(bool(runs))
 
     # ------------------------------------------------------ theme, settings
 
     def _apply_theme(self, theme: Any) -> None:
         apply_theme(QApplication.instance(), theme, large=self.presenting)
-        self._style_views(theme)
+        self.style_views(theme)
         self.settings.setValue("theme", theme.name)
 
-    def _style_views(self, theme: Any) -> None:
+    def style_views(self, theme: Any) -> None:
         """The plots' colours and fonts; restyling the whole application again would cost startup time."""
         self.theme = theme
         style_plots(self, theme, large=self.presenting)
@@ -710,19 +404,13 @@ class MainWindow(QMainWindow):
             if panel is not None:
                 panel.apply_theme(theme)
 
-    def _save_experiment(self) -> None:
-        write_json(self.settings, "experiment", {"source": str(self.experiment_path), "state": self.experiment_state()})
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Save the session, then cancel every job and wait for its thread before going away."""
         self.timer.stop()
         if self.started:
-            self._save_experiment()
+            self.experiment.save()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
-        for worker in [*self.workers.values(), *self.retired]:
-            worker.stop()
-        self.workers.clear()
-        self.retired.clear()
+        self.jobs.stop_all()
         event.accept()

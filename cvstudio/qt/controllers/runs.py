@@ -1,0 +1,216 @@
+"""Runs from the window: starting the experiment's parts (or its study), their live events, cancelling,
+reopening a saved run, and the report of the runs on screen."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QFileDialog
+
+from cvstudio.core.evaluation import Evaluation
+from cvstudio.core.experiment import (
+    COMPARE,
+    DatasetReady,
+    Experiment,
+    ExperimentError,
+    PipelineFinished,
+    PipelineStarted,
+    parse_experiment,
+    part_title,
+    run_experiment,
+)
+from cvstudio.core.runs import Run, slugify
+from cvstudio.core.tasks import Progress
+from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd
+from cvstudio.qt.study_views import study_view_class
+from cvstudio.qt.workers import Worker, single
+
+if TYPE_CHECKING:
+    from cvstudio.qt.main_window import MainWindow
+
+RUN_SLOTS = ("classical", "deep", "study")
+
+
+class RunController(QObject):
+    """The runs of the last Run (one per part, or the study's), and the runs on screen."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runs: dict[str, Run] = {}
+        self.outcome = ""  # what the status bar says when the parts of a run have all ended
+        self.shown_runs: list[Run] = []  # what File → Export report… writes: the last run, or the one reopened
+
+    @property
+    def running(self) -> bool:
+        return self.window.jobs.busy(RUN_SLOTS)
+
+    @Slot()
+    def run(self) -> None:
+        """Classical and deep pipelines as two runs in parallel: the network starts at once."""
+        window = self.window
+        if self.running:
+            return
+        try:
+            experiment = parse_experiment(window.experiment_state(), window.registry)
+        except ExperimentError as exc:
+            window.banner.show_error(f"Cannot run: {exc}")
+            return
+        window.banner.hide()
+        self.outcome = "Run finished; saved in the Runs view."
+        window.experiment.save()
+        window.training.reset(experiment.deep[0].training.epochs if experiment.deep else 0)
+        window.results.clear()
+        window.activations.reset()
+        if experiment.study.name != COMPARE:
+            self._run_study(experiment)
+            return
+        parts = {
+            "classical": replace(experiment, title=part_title(experiment.title, "classical"), deep=()),
+            "deep": replace(experiment, title=part_title(experiment.title, "deep"), classical=()),
+        }
+        self.runs = {}
+        for slot, part in parts.items():
+            if part.classical or part.deep:
+                self.runs[slot] = window.store.create(part.title)
+                window.jobs.launch(slot, partial(run_experiment, part, window.registry, self.runs[slot]),
+                                   self._run_done)
+        self.show_runs(list(self.runs.values()))
+        window.tabs.setCurrentWidget(window.training)
+        window.statusBar().showMessage("Running…")
+
+    def _run_study(self, experiment: Experiment) -> None:
+        """A study is one run, one job: its events go to its view (and the usual views, if it shares them)."""
+        window = self.window
+        window.set_study_view(experiment.study.name)
+        if window.study_view is not None:
+            window.study_view.reset(experiment)
+        self.runs = {"study": window.store.create(experiment.title)}
+        window.jobs.launch("study", partial(run_experiment, experiment, window.registry, self.runs["study"]),
+                           self._run_done)
+        self.show_runs(list(self.runs.values()))
+        window.tabs.setCurrentWidget(window.study_view or window.training)
+        window.statusBar().showMessage("Running…")
+
+    @Slot()
+    def cancel(self) -> None:
+        """Ask every part of the run to stop; each part ends, saved as cancelled, at its next check."""
+        self.window.jobs.cancel(RUN_SLOTS)
+        self._stopped("cancelling…")
+
+    def _stopped(self, message: str) -> None:
+        self.window.training.stopped(message)
+        if self.window.study_view is not None:
+            self.window.study_view.stopped(message)
+
+    def _run_done(self, worker: Worker) -> None:
+        if worker.cancelled:
+            self._stopped("cancelled — the run so far is saved")
+            self.outcome = "Run cancelled; what it did is saved in the Runs view."
+        elif worker.error is not None:
+            self._stopped(f"failed: {worker.error}")
+            self.outcome = "Run failed (see the message above); what it did is saved in the Runs view."
+        if not self.running:
+            self.window.runs_panel.refresh()
+            self.window.statusBar().showMessage(self.outcome, 10000)
+
+    def on_event(self, slot: str, event: Any) -> None:
+        """One event of a run's job (or of a job that shares the run's views): to the views that show it."""
+        window = self.window
+        if slot == "study" and window.study_view is not None:
+            window.study_view.on_event(event)
+            if not window.study_view.SHARES_EVENTS:
+                return
+        if isinstance(event, BatchEnd):
+            window.training.on_batch(event)
+        elif isinstance(event, Progress):
+            window.training.on_progress(event)
+        elif isinstance(event, ActivationSnapshot):
+            window.activations.on_snapshot(event)
+            window.features.on_snapshot(event)
+        elif isinstance(event, EpochEnd):
+            window.training.on_epoch(event)
+        elif isinstance(event, DatasetReady):
+            window.results.set_dataset(event.dataset)
+            window.activations.set_dataset(event.dataset)
+        elif isinstance(event, PipelineStarted):
+            window.training.pipeline_started(event.pipeline, event.kind)
+        elif isinstance(event, PipelineFinished):
+            self._pipeline_finished(self.runs[slot], event)
+
+    def _pipeline_finished(self, run: Run, event: PipelineFinished) -> None:
+        window = self.window
+        window.training.pipeline_finished(event.pipeline, event.kind, event.summary)
+        evaluation = Evaluation.from_dict(run.read(event.summary["evaluation"])["test"])
+        window.results.add_evaluation(event.pipeline, event.kind, evaluation)
+
+    @Slot(object)
+    def open_run(self, run: Run) -> None:
+        """Show a saved run's curves and results again."""
+        window = self.window
+        try:
+            summary = run.read("summary.json")
+            evaluations = {
+                label: (record["kind"], Evaluation.from_dict(run.read(record["evaluation"])["test"]))
+                for label, record in summary.get("pipelines", {}).items()
+            }
+            config = run.read("config.json")
+            dataset_ref = config["dataset"]
+            kind = config.get("study", {}).get("kind", COMPARE)
+            if study_view_class(kind) is not None:
+                window.set_study_view(kind)
+                window.study_view.load_run(run)
+        except (OSError, ValueError, KeyError) as exc:
+            window.banner.show_error(f"Cannot open run {run.id}: {exc}")
+            return
+        records = run.metrics()
+        window.training.load_history(records)
+        window.results.clear()
+        for label, (pipeline_kind, evaluation) in evaluations.items():
+            window.results.add_evaluation(label, pipeline_kind, evaluation)
+        if dataset_ref == window.experiment.dataset_ref:
+            window.results.set_dataset(window.experiment.dataset)
+        else:
+            window.results.set_dataset(None)
+            spec = window.registry.get("datasets", dataset_ref["name"])
+            window.jobs.launch("run-dataset", single(partial(spec.create, **dataset_ref["params"])),
+                               lambda w: window.results.set_dataset(w.result))
+        has_epochs = any(r.get("kind") == "epoch" for r in records)
+        window.tabs.setCurrentWidget(window.study_view if study_view_class(kind) else
+                                     window.training if has_epochs else window.results)
+        self.show_runs([run])
+        window.statusBar().showMessage(f"Showing run {run.id}", 10000)
+
+    def show_runs(self, runs: list[Run]) -> None:
+        self.shown_runs = runs
+        self.window.report_action.setEnabled(bool(runs))
+
+    def export_report(self, path: Path | None = None) -> Path | None:
+        """Save the runs on screen (the last run, or the one reopened) as one self-contained HTML file."""
+        if not self.shown_runs:
+            return None
+        title = self.window.experiment.title if len(self.shown_runs) > 1 else None
+        return self.write_report(self.shown_runs, title, path)
+
+    def write_report(self, runs: list[Run], title: str | None, path: Path | None) -> Path | None:
+        """Write ``runs`` as one HTML report to ``path`` (asked for when None); the path, or None with a message."""
+        from cvstudio.core.report import ReportError, write_report
+
+        window = self.window
+        if path is None:
+            suggested = Path.home() / f"{slugify(title or window.experiment.title)}-report.html"
+            chosen, _ = QFileDialog.getSaveFileName(window, "Export report", str(suggested), "HTML files (*.html)")
+            if not chosen:
+                return None
+            path = Path(chosen)
+        try:
+            write_report(runs, path, title)
+        except (ReportError, OSError) as exc:
+            window.banner.show_error(f"Cannot write the report: {exc}")
+            return None
+        window.statusBar().showMessage(f"Report saved to {path}", 10000)
+        return path
