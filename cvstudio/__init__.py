@@ -12,6 +12,7 @@ from cvstudio.plugin_api import PLUGIN_API_VERSION, PluginAPIError, require_plug
 
 from cvstudio.specs import (
     ClassifierSpec,
+    ComponentError,
     DatasetSpec,
     FeatureExtractorSpec,
     ModelSpec,
@@ -26,6 +27,7 @@ hookimpl = pluggy.HookimplMarker("cvstudio")
 
 __all__ = [
     "ClassifierSpec",
+    "ComponentError",
     "DatasetSpec",
     "FeatureExtractorSpec",
     "ModelSpec",

@@ -187,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, runs: list[Any]) -> int:
     """Run one experiment file into a new run (appended to ``runs``); returns the exit code."""
-    from cvstudio.core.experiment import load_experiment, run_experiment
+    from cvstudio.core.experiment import PipelinesFailed, load_experiment, run_experiment
     from cvstudio.core.runs import RunStore
     from cvstudio.core.tasks import Cancelled, TaskState
 
@@ -202,13 +202,19 @@ def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, ru
         experiment = experiment.with_training(**overrides)
     run = RunStore(args.out).create(experiment.title)
     runs.append(run)
-    printer = ProgressPrinter(sys.stderr)
+    printer = ProgressPrinter(sys.stderr, args.debug)
     print(f"run {run.path}", file=sys.stderr)
     try:
         summary = yield_to(printer, run_experiment(experiment, registry, run, TaskState()))
     except (Cancelled, KeyboardInterrupt):
         print(f"\ncancelled; the run so far is kept in {run.path}", file=sys.stderr)
         return EXIT_CANCELLED
+    except PipelinesFailed as exc:  # the other pipelines ran to the end: show them, then what failed
+        printer.finish_line()
+        print(format_summary(exc.summary))
+        print(f"error: {exc}\nthe run is kept, marked failed, in {run.path}"
+              + ("" if args.debug else " (--debug shows the tracebacks)"), file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:
         printer.finish_line()
         if args.debug:
@@ -236,14 +242,15 @@ def yield_to(printer: ProgressPrinter, events: Any) -> Any:
 class ProgressPrinter:
     """Terminal progress: a live bar on a terminal, plain lines in a log or CI."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, debug: bool = False) -> None:
         self.stream = stream
+        self.debug = debug
         self.live = stream.isatty()
         self.open_line = False
         self.last_draw = 0.0
 
     def show(self, event: Any) -> None:
-        from cvstudio.core.experiment import DatasetReady, PipelineFinished, PipelineStarted
+        from cvstudio.core.experiment import DatasetReady, PipelineFailed, PipelineFinished, PipelineStarted
         from cvstudio.core.tasks import Progress
         from cvstudio.core.training import BatchEnd, EpochEnd
 
@@ -261,6 +268,10 @@ class ProgressPrinter:
             self.line(f"  epoch {event.epoch}/{event.epochs}: loss {event.train_loss:.3f}, "
                       f"train acc {event.train_accuracy:.3f}, val acc {event.val_accuracy:.3f}, "
                       f"{event.images_per_s:.0f} img/s")
+        elif isinstance(event, PipelineFailed):
+            self.line(f"  FAILED: {event.error}")
+            if self.debug:
+                self.line(event.traceback.rstrip())
         elif isinstance(event, PipelineFinished):
             s = event.summary
             self.line(f"  done: val acc {s['val_accuracy']:.3f}, test acc {s['test_accuracy']:.3f} ({s['seconds']:.1f} s)")
@@ -294,10 +305,12 @@ def format_summary(summary: dict[str, Any]) -> str:
 
         return study_module(summary["study"]).format_summary(summary)
     lines = [f"{summary['title']} — {summary['status']}"]
-    width = max((len(name) for name in summary["pipelines"]), default=10)
+    width = max((len(name) for name in (*summary["pipelines"], *summary.get("failed", {}))), default=10)
     lines.append(f"{'pipeline':<{width}}  kind       val acc  test acc  seconds")
     for name, s in summary["pipelines"].items():
         lines.append(f"{name:<{width}}  {s['kind']:<9}  {s['val_accuracy']:>7.3f}  {s['test_accuracy']:>8.3f}  {s['seconds']:>7.1f}")
+    for name, failure in summary.get("failed", {}).items():
+        lines.append(f"{name:<{width}}  {failure['kind']:<9}  FAILED: {failure['error']}")
     return "\n".join(lines)
 
 

@@ -94,6 +94,22 @@ class Registry:
     def errors(self) -> list[PluginError]:
         return [error for info in self.plugins.values() for error in info.errors]
 
+    def error_summary(self, limit: int = 160) -> str:
+        """One paragraph naming each plugin with errors and its first problem, for a banner ('' when none)."""
+        failing = [info for info in self.plugins.values() if info.errors]
+        if not failing:
+            return ""
+
+        def first(info: PluginInfo) -> str:
+            error = info.errors[0]
+            text = (f"in {error.hook}: " if error.hook else "") + error.message
+            more = len(info.errors) - 1
+            text = text if len(text) <= limit else text[: limit - 1] + "…"
+            return f"'{info.name}' ({info.status}): {text}" + (f" (and {more} more)" if more else "")
+
+        head = "Plugin " if len(failing) == 1 else f"{len(failing)} plugins have errors: "
+        return head + "; ".join(first(info) for info in failing) + ". The Plugins view shows the details and tracebacks."
+
     def specs(self, kind: str) -> dict[str, Spec]:
         return {name: spec for name, (spec, _) in self.components[kind].items()}
 
@@ -253,6 +269,7 @@ class _Loader:
                 owner = registered[spec.name][1]
                 message = f"duplicate {spec.kind} name '{spec.name}', already provided by '{owner}'; rename it"
             else:
+                object.__setattr__(spec, "plugin", plugin_name)  # frozen; named in its error messages
                 registered[spec.name] = (spec, plugin_name)
                 info.specs.setdefault(kind, []).append(spec.name)
                 continue

@@ -22,6 +22,20 @@ class SpecError(ValueError):
     """A spec, or the parameters given to it, are invalid."""
 
 
+class ComponentError(RuntimeError):
+    """A plugin's factory raised: the message names the plugin, the component, the error and what to do."""
+
+    def __init__(self, spec: Spec, error: BaseException) -> None:
+        self.spec, self.error = spec, error
+        source = f" from plugin '{spec.plugin}'" if spec.plugin else ""
+        factory = spec.factory if isinstance(spec.factory, str) else getattr(spec.factory, "__qualname__", "factory")
+        super().__init__(
+            f"{spec.kind} '{spec.name}'{source} could not be built: its factory {factory} raised "
+            f"{type(error).__name__}: {error}. Where that does not say what to change, it is a bug in the plugin: "
+            "`cvstudio --debug` (in the app: Details…) shows the traceback to send to its author"
+        )
+
+
 @dataclass(frozen=True)
 class Param:
     """One typed parameter of a spec, enough to build a form field from.
@@ -49,8 +63,16 @@ class Param:
             )
         if self.kind == "choice" and not self.choices:
             raise SpecError(f"choice parameter {self.name!r} needs a non-empty 'choices'")
-        if self.default is not None:
+        # The default is checked by the spec that holds this parameter, so its message can name the spec.
+
+    def check_default(self) -> None:
+        """Raise SpecError, saying it is the default, unless the default is a valid value."""
+        if self.default is None:
+            return
+        try:
             self.validate(self.default)
+        except SpecError as exc:
+            raise SpecError(f"the default of {exc}; fix the default in its Param") from None
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` converted to this parameter's type, or raise SpecError."""
@@ -119,6 +141,8 @@ class Spec:
     params: tuple[Param, ...] = ()
     title: str = ""
     tags: tuple[str, ...] = field(default=())
+    # Set by cvstudio when it registers the spec: the plugin that provided it, for error messages.
+    plugin: str = field(default="", init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
@@ -137,6 +161,10 @@ class Spec:
             if param.name in seen:
                 raise SpecError(f"{self.kind} '{self.name}' declares parameter '{param.name}' twice")
             seen.add(param.name)
+            try:
+                param.check_default()
+            except SpecError as exc:
+                raise SpecError(f"{self.kind} '{self.name}': {exc}") from None
 
     @property
     def display_name(self) -> str:
@@ -153,18 +181,33 @@ class Spec:
         return {p.name: p.default for p in self.params}
 
     def resolve(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Defaults overlaid with ``values``, each validated; unknown names are errors."""
+        """Defaults overlaid with ``values``, each validated; unknown names are errors naming this spec."""
         resolved = self.defaults()
         for name, value in (values or {}).items():
-            resolved[name] = self.param(name).validate(value)
+            try:
+                resolved[name] = self.param(name).validate(value)
+            except SpecError as exc:
+                message = str(exc)
+                raise SpecError(message if message.startswith(self.kind) else f"{self.kind} '{self.name}': {message}") from None
         return resolved
 
     def load_factory(self) -> Callable[..., Any]:
         return load_object(self.factory) if isinstance(self.factory, str) else self.factory
 
     def create(self, *args: Any, **values: Any) -> Any:
-        """Build the component with validated parameters (positional args go first)."""
-        return self.load_factory()(*args, **self.resolve(values))
+        """Build the component with validated parameters (positional args go first).
+
+        An exception from the plugin's code (its factory, or importing it) is
+        raised as :class:`ComponentError`, naming the plugin and component;
+        cvstudio's own errors, whose messages already say what to fix, pass through.
+        """
+        resolved = self.resolve(values)
+        try:
+            return self.load_factory()(*args, **resolved)
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] == "cvstudio":
+                raise
+            raise ComponentError(self, exc) from exc
 
 
 @dataclass(frozen=True)

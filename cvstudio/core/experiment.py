@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -307,6 +308,27 @@ class PipelineStarted:
 
 
 @dataclass(frozen=True)
+class PipelineFailed:
+    """A pipeline raised; the run goes on with the others and is marked failed at the end."""
+
+    pipeline: str
+    kind: str
+    error: str
+    traceback: str = ""
+
+
+class PipelinesFailed(RuntimeError):
+    """Some pipelines of a run failed (the others completed); ``summary`` holds both."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+        failed = summary["failed"]
+        done = len(summary.get("pipelines", {}))
+        details = "; ".join(f"'{label}': {record['error']}" for label, record in failed.items())
+        super().__init__(f"{len(failed)} of {len(failed) + done} pipeline(s) failed ({details})")
+
+
+@dataclass(frozen=True)
 class PipelineFinished:
     pipeline: str
     kind: str
@@ -345,19 +367,57 @@ def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskSt
     summary["dataset"] = describe_dataset(experiment, dataset, split)
     run.log(f"dataset {dataset.name}: {len(dataset)} images, split {split.sizes()}")
     yield DatasetReady(dataset, split.sizes())
+    errors = []
     for pipeline in experiment.classical:
-        yield PipelineStarted(pipeline.label, "classical")
-        classifier = build_classifier(pipeline.classifier, registry)
-        result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry), classifier,
-                                          dataset, split, state)
-        yield finish_pipeline(run, summary, result, "classical", {
-            "feature_dim": result.feature_dim,
-            "seconds": round(result.extract_seconds + result.fit_seconds, 3),
-        })
+        errors.append((yield from _isolated(run, summary, pipeline.label, "classical",
+                                            _classical_pipeline(pipeline, registry, dataset, split, run, state, summary))))
     for pipeline in experiment.deep:
-        yield PipelineStarted(pipeline.label, "deep")
-        result = yield from train_deep(pipeline, registry, dataset, split, run, state)
-        yield finish_pipeline(run, summary, result, "deep", deep_record(result, run))
+        errors.append((yield from _isolated(run, summary, pipeline.label, "deep",
+                                            _deep_pipeline(pipeline, registry, dataset, split, run, state, summary))))
+    first = next((error for error in errors if error is not None), None)
+    if first is not None:
+        raise PipelinesFailed(summary) from first  # its traceback comes with the run's error details
+
+
+def _classical_pipeline(pipeline: ClassicalConfig, registry: Registry, dataset: ImageDataset, split: Split,
+                        run: Run, state: TaskState, summary: dict[str, Any]) -> Generator[Any, None, None]:
+    classifier = build_classifier(pipeline.classifier, registry)
+    result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry), classifier,
+                                      dataset, split, state)
+    yield finish_pipeline(run, summary, result, "classical", {
+        "feature_dim": result.feature_dim,
+        "seconds": round(result.extract_seconds + result.fit_seconds, 3),
+    })
+
+
+def _deep_pipeline(pipeline: DeepConfig, registry: Registry, dataset: ImageDataset, split: Split,
+                   run: Run, state: TaskState, summary: dict[str, Any]) -> Generator[Any, None, None]:
+    result = yield from train_deep(pipeline, registry, dataset, split, run, state)
+    yield finish_pipeline(run, summary, result, "deep", deep_record(result, run))
+
+
+def _isolated(run: Run, summary: dict[str, Any], label: str, kind: str,
+              events: Generator[Any, None, None]) -> Generator[Any, None, Exception | None]:
+    """One pipeline, started and passed through; if it raises, it is recorded as failed and the others go on.
+
+    Cancelling still stops the whole run. The failure is kept in the summary's
+    ``failed`` table (label → kind, error), yielded as a PipelineFailed event
+    and returned.
+    """
+    yield PipelineStarted(label, kind)
+    try:
+        yield from events
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one broken pipeline must not stop the others
+        error = str(exc) if type(exc).__module__.startswith("cvstudio") else f"{type(exc).__name__}: {exc}"
+        summary.setdefault("failed", {})[label] = {"kind": kind, "error": error}
+        run.write("summary.json", summary)
+        details = "".join(traceback.format_exception(exc))
+        run.log(f"{kind} pipeline '{label}' failed: {error}\n{details}")
+        yield PipelineFailed(label, kind, error, details)
+        return exc
+    return None
 
 
 def describe_dataset(experiment: Experiment, dataset: ImageDataset, split: Split) -> dict[str, Any]:

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(self.settings.value("geometry"))
             self.restoreState(self.settings.value("window_state"))
         if registry.errors:
-            self.banner.show_error(f"{len(registry.errors)} plugin error(s): see the Plugins view for details.")
+            self.banner.show_error(registry.error_summary())
         after_first_frame(self, self.start)  # loading data and importing torch would slow the first frame
 
     # ------------------------------------------------------ state, for tests and plugins
@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         self.style_views(self.theme)
         messages = []
         if registry.errors:
-            messages.append(f"{len(registry.errors)} plugin error(s): see the Plugins view for details.")
+            messages.append(registry.error_summary())
         try:
             state = parse_experiment(state, registry).to_dict()
         except ExperimentError as exc:

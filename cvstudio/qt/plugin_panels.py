@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from cvstudio.plugins import HOOKS, PluginError, Registry
+from cvstudio.specs import ComponentError
 
 AREAS = {
     "left": Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -32,8 +33,9 @@ def add_plugin_docks(window: QMainWindow, registry: Registry) -> dict[str, QDock
                 raise TypeError(f"its factory returned {type(widget).__name__}, not a QWidget")
         except Exception as exc:  # noqa: BLE001 - a broken panel must not stop the window
             plugin = registry.plugin_of("panels", name)
+            message = str(exc) if isinstance(exc, ComponentError) else f"panel '{name}' could not be built: {exc}"
             registry.plugins[plugin].errors.append(PluginError(
-                plugin, HOOKS["panels"], f"panel '{name}' could not be built: {exc}",
+                plugin, HOOKS["panels"], message,
                 "".join(traceback.format_exception(exc)),
             ))
             continue

@@ -1,4 +1,5 @@
 import json
+import re
 import os
 import subprocess
 import sys
@@ -141,3 +142,42 @@ def test_no_command_without_display_says_what_to_do():
     result = subprocess.run([sys.executable, "-m", "cvstudio"], capture_output=True, text=True, env=env)
     assert result.returncode == 2
     assert "no display found" in result.stderr and "xvfb-run cvstudio" in result.stderr
+
+
+BROKEN_CLASSIFIER = """
+from cvstudio import hookimpl, ClassifierSpec
+
+def build():
+    raise ValueError("no estimator today")
+
+@hookimpl
+def cvstudio_register_classifiers():
+    return [ClassifierSpec(name="broken", description="Raises.", factory=build)]
+"""
+
+
+def test_a_failing_pipeline_is_reported_and_the_others_run_as_in_the_app(tmp_path, tiny_plugin, capsys):
+    (tiny_plugin / "brokenclassifier.py").write_text(BROKEN_CLASSIFIER)
+    experiment = write(tmp_path, """
+        title = "one broken"
+        [dataset]
+        name = "tiny"
+        [[classical]]
+        label = "broken"
+        features = ["color-moments"]
+        classifier = "broken"
+        [[deep]]
+        model = "mlp"
+        epochs = 1
+    """)
+    out = tmp_path / "runs"
+    assert main(["run", str(experiment), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "one broken — failed" in captured.out
+    assert re.search(r"^mlp +deep .*\d\.\d{3}", captured.out, re.MULTILINE)
+    assert "broken  classical  FAILED: classifier 'broken' from plugin 'brokenclassifier'" in captured.out
+    assert "epoch 1/1" in captured.err and "  FAILED: classifier 'broken'" in captured.err
+    assert "error: 1 of 2 pipeline(s) failed" in captured.err and "marked failed" in captured.err
+    (run_dir,) = out.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed" and set(summary["pipelines"]) == {"mlp"}

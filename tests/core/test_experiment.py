@@ -2,9 +2,12 @@ import json
 
 import pytest
 
-from cvstudio import DatasetSpec, hookimpl
+from cvstudio import ClassifierSpec, DatasetSpec, hookimpl
 from cvstudio.core.experiment import (
     ExperimentError,
+    PipelineFailed,
+    PipelineFinished,
+    PipelinesFailed,
     bundled_lesson,
     load_experiment,
     parse_experiment,
@@ -175,3 +178,37 @@ def test_a_very_long_title_and_label_make_short_file_names(registry, tmp_path):
     assert run.status == "completed" and len(run.id) < 100
     assert all(len(p.name) < 100 for p in run.path.rglob("*"))
     assert (run.path / summary["pipelines"][long]["checkpoint"]).exists()
+
+
+class BrokenClassifier:
+    @hookimpl
+    def cvstudio_register_classifiers(self):
+        return [ClassifierSpec(name="broken", description="Raises.", factory=_raise)]
+
+
+def _raise():
+    raise ValueError("no estimator today")
+
+
+BROKEN_FIRST = {**TINY, "classical": [{"label": "broken", "features": ["color-moments"], "classifier": "broken"},
+                                      {"features": ["color-moments"], "classifier": "knn"}]}
+
+
+def test_a_failing_pipeline_is_reported_and_the_others_run_to_the_end(cvstudio_registry_with, tmp_path):
+    registry = cvstudio_registry_with(TinyData(), BrokenClassifier())
+    experiment = parse_experiment(BROKEN_FIRST, registry)
+    run = RunStore(tmp_path).create("one broken")
+    events = []
+    with pytest.raises(PipelinesFailed, match=r"1 of 3 pipeline\(s\) failed \('broken': classifier 'broken' from "
+                                              r"plugin 'BrokenClassifier' could not be built") as caught:
+        for event in run_experiment(experiment, registry, run, TaskState()):
+            events.append(event)
+    (failed,) = [e for e in events if isinstance(e, PipelineFailed)]
+    assert failed.pipeline == "broken" and "ValueError: no estimator today" in failed.traceback
+    assert [e.pipeline for e in events if isinstance(e, PipelineFinished)] == ["color-moments → knn", "mlp"]
+    summary = run.read("summary.json")
+    assert run.status == "failed" and summary["status"] == "failed" and caught.value.summary["status"] == "failed"
+    assert set(summary["pipelines"]) == {"color-moments → knn", "mlp"}
+    assert summary["failed"]["broken"]["kind"] == "classical"
+    assert "no estimator today" in summary["failed"]["broken"]["error"]
+    assert "no estimator today" in run.read("status.json")["error"]

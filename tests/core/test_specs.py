@@ -37,8 +37,27 @@ def test_param_definition_errors():
         Param("n", "integer", 1)
     with pytest.raises(SpecError, match="needs a non-empty 'choices'"):
         Param("c", "choice", "a")
-    with pytest.raises(SpecError, match="below its minimum"):
-        Param("n", "int", 0, minimum=1)
+    with pytest.raises(SpecError, match="^the default of parameter 'n' is 0, below its minimum 1; fix the default"):
+        Param("n", "int", 0, minimum=1).check_default()
+    with pytest.raises(SpecError, match="^dataset 'd': the default of parameter 'n' is 0, below its minimum 1"):
+        DatasetSpec(name="d", description="x", factory="m:f", params=(Param("n", "int", 0, minimum=1),))
+
+
+def test_every_parameter_cvstudio_defines_outside_a_spec_has_a_valid_default():
+    """Specs check their parameters' defaults; cvstudio's own option tables are checked here."""
+    import importlib
+    import pkgutil
+
+    import cvstudio.core
+
+    params = []
+    for module in pkgutil.iter_modules(cvstudio.core.__path__):
+        for value in vars(importlib.import_module(f"cvstudio.core.{module.name}")).values():
+            if isinstance(value, (tuple, list)):
+                params += [p for p in value if isinstance(p, Param)]
+    assert len(params) > 20
+    for param in params:
+        param.check_default()
 
 
 def test_spec_requires_name_and_description():

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import cvstudio_models
-from cvstudio import ModelSpec
+from cvstudio import ComponentError, ModelSpec
 from cvstudio_models.common import count_parameters
 
 SPECS = {spec.name: spec for spec in cvstudio_models.cvstudio_register_models()}
@@ -121,7 +121,7 @@ def test_params_change_the_network() -> None:
 
 @pytest.mark.parametrize("name", PATCH_MODELS)
 def test_image_size_that_patches_do_not_tile_is_a_clear_error(name: str) -> None:
-    with pytest.raises(ValueError, match=r"30×30 .* 4×4 patches; set patch_size to one of 1, 2, 3, 5") as error:
+    with pytest.raises(ComponentError, match=r"30×30 .* 4×4 patches; set patch_size to one of 1, 2, 3, 5") as error:
         SPECS[name].create(3, (30, 30), 10)
     assert "resize the images to 32×32" in str(error.value)
     assert SPECS[name].create(3, (30, 30), 10, patch_size=5)(torch.rand(1, 3, 30, 30)).shape == (1, 10)
@@ -135,7 +135,7 @@ def test_patch_model_refuses_images_of_another_size(name: str) -> None:
 
 
 def test_vit_width_must_split_across_heads() -> None:
-    with pytest.raises(ValueError, match="multiple of the 4 attention heads"):
+    with pytest.raises(ComponentError, match="ValueError: dim must be a multiple of the 4 attention heads"):
         SPECS["vit-small"].create(3, (32, 32), 10, dim=30)
 
 

@@ -84,7 +84,7 @@ def test_a_broken_file_shows_its_error_and_the_rest_keeps_working(qtbot, window_
     assert item.text(2) == "failed" and item.isExpanded()
     window.plugins.tree.setCurrentItem(item)
     assert "SyntaxError" in window.plugins.details.toPlainText()
-    assert "1 plugin error" in window.banner.message.text()
+    assert window.banner.message.text().startswith("Plugin 'mine' (failed): could not load: ")
     assert {"lenet5", "mlp"} <= models_offered(window)
 
     window.run()
@@ -165,10 +165,13 @@ def test_a_plugin_panel_is_docked_and_a_failing_one_is_reported(qtbot, window_on
     assert dock.widget().text() == f"{len(window.registry.plugins)} plugins"
     assert set(window.plugin_docks) == {"hello"}
     messages = [e.message for e in window.registry.plugins["BrokenPanel"].errors]
-    assert messages == ["panel 'broken' could not be built: panel failed on purpose",
-                        "panel 'not-a-widget' could not be built: its factory returned str, not a QWidget"]
+    assert messages[0].startswith("panel 'broken' from plugin 'BrokenPanel' could not be built: its factory _fail "
+                                  "raised RuntimeError: panel failed on purpose. Where that does not say")
+    assert messages[1] == "panel 'not-a-widget' could not be built: its factory returned str, not a QWidget"
     assert window.plugins.items["BrokenPanel"].isExpanded()
-    assert "2 plugin error" in window.banner.message.text()
+    assert window.banner.message.text().startswith(
+        "Plugin 'BrokenPanel' (partly loaded): in cvstudio_register_panels: panel 'broken' from plugin 'BrokenPanel'")
+    assert "(and 1 more). The Plugins view shows the details and tracebacks." in window.banner.message.text()
 
 
 def test_reload_rebuilds_plugin_docks(qtbot, window_on, plugin_dir):

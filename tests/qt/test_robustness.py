@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
-from cvstudio import DatasetSpec, hookimpl
+from cvstudio import ClassifierSpec, DatasetSpec, hookimpl
 from cvstudio.qt.forms import ParamForm, _PathField
 from cvstudio.specs import Param
 
@@ -31,7 +31,7 @@ def _fail():
 
 def test_a_broken_plugin_is_shown_and_another_model_still_trains(qtbot, make_window, registry_with, wait_for_run):
     window = make_window(registry=registry_with(BrokenModels()))
-    assert "1 plugin error" in window.banner.message.text() and window.banner.isVisible()
+    assert window.banner.message.text().startswith("Plugin 'BrokenModels' (failed): ") and window.banner.isVisible()
     item = window.plugins.items["BrokenModels"]
     assert item.text(2) == "failed" and item.isExpanded()
     window.plugins.tree.setCurrentItem(item)
@@ -102,3 +102,52 @@ def test_the_qt_bindings_keep_their_reference_to_none():
     after = sys.getrefcount(None)
     painter.end()
     assert after > before - 100
+
+
+class BrokenClassifier:
+    @hookimpl
+    def cvstudio_register_classifiers(self):
+        return [ClassifierSpec(name="broken", description="Raises.", factory=_no_estimator)]
+
+
+def _no_estimator():
+    raise ValueError("no estimator today")
+
+
+TWO_CLASSICAL = """
+title = "One broken"
+[dataset]
+name = "tiny"
+[split]
+val = 0.25
+test = 0.25
+[[classical]]
+label = "broken"
+features = ["color-moments"]
+classifier = "broken"
+[[classical]]
+label = "knn"
+features = ["color-moments"]
+classifier = "knn"
+[[deep]]
+label = "CNN"
+model = "mlp"
+epochs = 1
+device = "cpu"
+"""
+
+
+def test_a_failing_pipeline_is_reported_and_the_others_run_to_the_end_as_headless(
+        make_window, registry_with, tmp_path, wait_for_run):
+    path = tmp_path / "one-broken.toml"
+    path.write_text(TWO_CLASSICAL)
+    window = make_window(registry=registry_with(BrokenClassifier()), path=path)
+    window.run()
+    wait_for_run(window)
+    classical, deep = window.runs["classical"], window.runs["deep"]
+    assert deep.status == "completed" and classical.status == "failed"
+    summary = classical.read("summary.json")
+    assert set(summary["pipelines"]) == {"knn"} and "no estimator today" in summary["failed"]["broken"]["error"]
+    banner = window.banner.message.text()
+    assert "1 of 2 pipeline(s) failed ('broken': classifier 'broken' from plugin 'BrokenClassifier'" in banner
+    assert "ValueError: no estimator today" in window.banner.details
