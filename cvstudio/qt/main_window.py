@@ -4,6 +4,9 @@ The window builds the views and routes what happens to the controllers of
 :mod:`cvstudio.qt.controllers` (the experiment and its data, runs, lessons).
 Every job runs in a worker of :class:`~cvstudio.qt.jobs.Jobs`; a ~30 Hz timer
 drains their events and hands them to the views, which redraw at most once per tick.
+
+Its public API (signals, properties, methods documented below and in
+docs/testing.md) is what plugin panels and tests use; everything else may change.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import os
+
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -55,6 +60,8 @@ from cvstudio.qt.widgets import ErrorBanner, after_first_frame
 from cvstudio.qt.workers import Worker, single
 
 PULL_INTERVAL_MS = 33
+VIEWS = ("dataset", "pipelines", "features", "study", "training", "activations", "results", "runs", "inference",
+         "plugins")  # the names show_view and screenshot take; "study" only while a study is loaded
 JOB_TITLES = {
     "dataset": "Loading the dataset", "devices": "Detecting devices", "explain": "Explaining the features",
     "classical": "The classical pipelines", "deep": "Training the network", "run-dataset": "Loading the run's dataset",
@@ -63,6 +70,29 @@ JOB_TITLES = {
 
 
 class MainWindow(QMainWindow):
+    """The cvstudio window on one experiment or lesson.
+
+    Signals (emitted on the GUI thread):
+
+    - ``dataset_loaded(dataset)``: the experiment's dataset (an ImageDataset) has loaded and is
+      shown; the window is ready to run.
+    - ``run_started(runs)``: Run started these :class:`~cvstudio.core.runs.Run` folders (the
+      classical and the deep part, or the study's one).
+    - ``epoch_finished(pipeline, metrics)``: a network finished an epoch; ``metrics`` holds
+      ``epoch``, ``epochs``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
+      ``seconds``, ``images_per_s``.
+    - ``run_finished(status, runs)``: every part of the run has ended; ``status`` is
+      ``"completed"``, ``"cancelled"`` (Cancel, Esc, or the window closed) or ``"failed"``.
+    - ``study_point(kind, point)``: a study produced a result: a ScalingPoint, Timing,
+      FeatureSpaceProjected, HierarchyReady or PipelineFinished event, as its view draws it.
+    """
+
+    dataset_loaded = Signal(object)
+    run_started = Signal(list)
+    epoch_finished = Signal(str, dict)
+    run_finished = Signal(str, list)
+    study_point = Signal(str, object)
+
     def __init__(
         self,
         registry: Registry,
@@ -83,6 +113,11 @@ class MainWindow(QMainWindow):
         self.experiment = ExperimentController(self, experiment_path)
         self.runner = RunController(self)
         self.lessons = LessonController(self)
+        self.experiment.dataset_loaded.connect(self.dataset_loaded)
+        self.runner.run_started.connect(self.run_started)
+        self.runner.epoch_finished.connect(self.epoch_finished)
+        self.runner.run_finished.connect(self.run_finished)
+        self.runner.study_point.connect(self.study_point)
         self.study_view: StudyView | None = None  # shown in the "Study" tab while a study is loaded
         self.started = False
 
@@ -141,6 +176,16 @@ class MainWindow(QMainWindow):
         after_first_frame(self, self.start)  # loading data and importing torch would slow the first frame
 
     # ------------------------------------------------------ state, for tests and plugins
+
+    @property
+    def is_running(self) -> bool:
+        """True from Run until every part of the run has ended."""
+        return self.runner.running
+
+    @property
+    def runs_dir(self) -> Path:
+        """The folder where runs are saved (one subfolder each)."""
+        return self.store.root
 
     @property
     def workers(self) -> dict[str, Worker]:
@@ -288,7 +333,14 @@ class MainWindow(QMainWindow):
         self.experiment.set_state(state)
 
     def experiment_state(self) -> dict[str, Any]:
-        """What the forms say, as an experiment file would: parse_experiment accepts it as is."""
+        """What the forms say now, as the experiment file would: a dict of plain values.
+
+        Keys: ``title``, ``description``, ``study`` (``{"kind": "compare"}`` or a study and its
+        options), ``dataset`` (``{"name", "params"}``), ``split`` (``{"val", "test", "seed"}``),
+        ``classical`` (a list of ``{"label", "features", "classifier", ...}``) and ``deep`` (a list of
+        ``{"label", "model", "epochs", "batch_size", "device", ...}``). ``parse_experiment`` accepts
+        it as is, and ``set_experiment`` fills the forms from it.
+        """
         return self.experiment.state()
 
     def set_study_view(self, kind: str) -> None:
@@ -323,8 +375,44 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def load_dataset(self) -> None:
-        """Load the dataset that the Dataset view names, in a worker."""
+        """Load the dataset that the Dataset view names, in a worker; ``dataset_loaded`` fires when it is shown."""
         self.experiment.load_dataset()
+
+    # ----------------------------------------------------------------- views
+
+    def views(self) -> dict[str, QWidget]:
+        """The views by stable name (see ``VIEWS``), in tab order."""
+        views = {"dataset": self.dataset_panel, "pipelines": self.pipelines, "features": self.features,
+                 "study": self.study_view, "training": self.training, "activations": self.activations,
+                 "results": self.results, "runs": self.runs_panel, "inference": self.inference,
+                 "plugins": self.plugins}
+        return {name: view for name, view in views.items() if view is not None}
+
+    def show_view(self, name: str) -> QWidget:
+        """Bring the view called ``name`` to the front (one of ``VIEWS``); returns it."""
+        views = self.views()
+        if name not in views:
+            raise ValueError(f"No view called {name!r}: choose one of {', '.join(views)}.")
+        self.tabs.setCurrentWidget(views[name])
+        return views[name]
+
+    def screenshot(self, path: Path, view: str | None = None) -> Path:
+        """Save the window (after showing ``view``, if given) as an image; the format follows the suffix (.png).
+
+        What the workers produced so far is drawn first. Raises OSError if the file cannot be written.
+        """
+        if view is not None:
+            self.show_view(view)
+        self.pull()
+        QApplication.processEvents()
+        path = Path(path)
+        partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        if not self.grab().save(str(partial)):
+            partial.unlink(missing_ok=True)
+            raise OSError(f"Cannot write the screenshot {path}: check the folder exists and the suffix "
+                          "is an image format (.png, .jpg).")
+        os.replace(partial, path)
+        return path
 
     # ------------------------------------------------------------------- run
 
@@ -412,5 +500,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
+        running = self.is_running
         self.jobs.stop_all()
+        if running:  # its parts are saved as cancelled; their workers will not report any more
+            self.run_finished.emit("cancelled", list(self.runs.values()))
         event.accept()

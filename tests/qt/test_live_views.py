@@ -63,3 +63,16 @@ def test_a_long_series_is_thinned_and_keeps_its_newest_point():
     assert 50 <= len(series.x) <= 100 and len(series.x) == len(series.y)
     assert series.x[0] == 0 and series.x[-1] == 999 and series.y[-1] == -999
     assert series.x == sorted(series.x)
+
+
+def test_activations_shown_when_run_starts_stay_shown_and_draw_the_first_snapshot(qtbot, make_window):
+    window = make_window(epochs=500)
+    window.tabs.setCurrentWidget(window.activations)
+    window.run()
+    assert window.tabs.currentWidget() is window.activations  # whoever watches it keeps it
+    assert window.activations.status.text() == "Waiting for the network…"
+    qtbot.waitUntil(lambda: window.activations.frames >= 1, timeout=30000)
+    assert window.activations.status.text().startswith("epoch ")
+    assert window.activations.maps.item.image is not None
+    window.cancel()
+    qtbot.waitUntil(lambda: not window.is_running, timeout=30000)

@@ -3,15 +3,18 @@ reopening a saved run, and the report of the runs on screen."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from cvstudio.core.evaluation import Evaluation
+from cvstudio.core.feature_spaces import FeatureSpaceProjected
+from cvstudio.core.hardware import Timing
+from cvstudio.core.hierarchy import HierarchyReady
 from cvstudio.core.experiment import (
     COMPARE,
     DatasetReady,
@@ -24,6 +27,7 @@ from cvstudio.core.experiment import (
     run_experiment,
 )
 from cvstudio.core.runs import Run, slugify
+from cvstudio.core.scaling import ScalingPoint
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd
 from cvstudio.qt.study_views import study_view_class
@@ -33,15 +37,22 @@ if TYPE_CHECKING:
     from cvstudio.qt.main_window import MainWindow
 
 RUN_SLOTS = ("classical", "deep", "study")
+STUDY_POINTS = (ScalingPoint, Timing, FeatureSpaceProjected, HierarchyReady, PipelineFinished)  # a study's results
 
 
 class RunController(QObject):
     """The runs of the last Run (one per part, or the study's), and the runs on screen."""
 
+    run_started = Signal(list)  # the runs
+    epoch_finished = Signal(str, dict)  # pipeline label, the epoch's metrics
+    run_finished = Signal(str, list)  # "completed", "cancelled" or "failed"; the runs
+    study_point = Signal(str, object)  # study kind, the result event
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.runs: dict[str, Run] = {}
+        self.outcomes: dict[str, str] = {}  # each part's outcome, by slot, as the parts end
         self.outcome = ""  # what the status bar says when the parts of a run have all ended
         self.shown_runs: list[Run] = []  # what File → Export report… writes: the last run, or the one reopened
 
@@ -73,15 +84,16 @@ class RunController(QObject):
             "classical": replace(experiment, title=part_title(experiment.title, "classical"), deep=()),
             "deep": replace(experiment, title=part_title(experiment.title, "deep"), classical=()),
         }
-        self.runs = {}
+        self.runs, self.outcomes = {}, {}
         for slot, part in parts.items():
             if part.classical or part.deep:
                 self.runs[slot] = window.store.create(part.title)
                 window.jobs.launch(slot, partial(run_experiment, part, window.registry, self.runs[slot]),
                                    self._run_done)
         self.show_runs(list(self.runs.values()))
-        window.tabs.setCurrentWidget(window.training)
+        self._show_live_view(window.training)
         window.statusBar().showMessage("Running…")
+        self.run_started.emit(list(self.runs.values()))
 
     def _run_study(self, experiment: Experiment) -> None:
         """A study is one run, one job: its events go to its view (and the usual views, if it shares them)."""
@@ -89,12 +101,21 @@ class RunController(QObject):
         window.set_study_view(experiment.study.name)
         if window.study_view is not None:
             window.study_view.reset(experiment)
-        self.runs = {"study": window.store.create(experiment.title)}
+        self.runs, self.outcomes = {"study": window.store.create(experiment.title)}, {}
         window.jobs.launch("study", partial(run_experiment, experiment, window.registry, self.runs["study"]),
                            self._run_done)
         self.show_runs(list(self.runs.values()))
-        window.tabs.setCurrentWidget(window.study_view or window.training)
+        self._show_live_view(window.study_view or window.training)
         window.statusBar().showMessage("Running…")
+        self.run_started.emit(list(self.runs.values()))
+
+    def _show_live_view(self, view: Any) -> None:
+        """Show ``view`` unless a view that draws the run live is shown already: whoever watches it keeps it."""
+        window = self.window
+        study = window.study_view
+        live = [window.training, window.activations] if study is None or study.SHARES_EVENTS else []
+        if window.tabs.currentWidget() not in [*live, study]:
+            window.tabs.setCurrentWidget(view)
 
     @Slot()
     def cancel(self) -> None:
@@ -108,19 +129,26 @@ class RunController(QObject):
             self.window.study_view.stopped(message)
 
     def _run_done(self, worker: Worker) -> None:
+        self.outcomes[worker.name] = "completed"
         if worker.cancelled:
             self._stopped("cancelled — the run so far is saved")
             self.outcome = "Run cancelled; what it did is saved in the Runs view."
+            self.outcomes[worker.name] = "cancelled"
         elif worker.error is not None:
             self._stopped(f"failed: {worker.error}")
             self.outcome = "Run failed (see the message above); what it did is saved in the Runs view."
+            self.outcomes[worker.name] = "failed"
         if not self.running:
             self.window.runs_panel.refresh()
             self.window.statusBar().showMessage(self.outcome, 10000)
+            status = next((o for o in ("failed", "cancelled") if o in self.outcomes.values()), "completed")
+            self.run_finished.emit(status, list(self.runs.values()))
 
     def on_event(self, slot: str, event: Any) -> None:
         """One event of a run's job (or of a job that shares the run's views): to the views that show it."""
         window = self.window
+        if slot == "study" and isinstance(event, STUDY_POINTS):
+            self.study_point.emit(window.study.get("kind", ""), event)
         if slot == "study" and window.study_view is not None:
             window.study_view.on_event(event)
             if not window.study_view.SHARES_EVENTS:
@@ -134,6 +162,7 @@ class RunController(QObject):
             window.features.on_snapshot(event)
         elif isinstance(event, EpochEnd):
             window.training.on_epoch(event)
+            self.epoch_finished.emit(event.pipeline, asdict(event))
         elif isinstance(event, DatasetReady):
             window.results.set_dataset(event.dataset)
             window.activations.set_dataset(event.dataset)
