@@ -46,9 +46,10 @@ test-slow: $(STAMP) system-deps
 lesson: $(STAMP)
 	$(PY) -m cvstudio run $(LESSON)
 
+# `make bench ARGS="--quick"`: small workloads, a check that it all runs; ARGS="--repeat 9": more pairs.
 bench: $(STAMP) system-deps
 	$(COMPILE)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(ARGS)
 
 screenshots: $(STAMP) system-deps
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshots.py

@@ -64,9 +64,5 @@ def train_overhead(pairs: int = 5) -> dict:
                         lambda: bare_loop_throughput(registry, dataset, split), pairs).to_json()
 
 
-def training_ratios(pairs: int = 5, quick: bool = False) -> dict:
-    return {"train_overhead": train_overhead(pairs)}
-
-
 if __name__ == "__main__":
-    print(json.dumps(training_ratios(3, quick=True)))
+    print(json.dumps({"train_overhead": train_overhead(3)}))

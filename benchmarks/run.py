@@ -17,8 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from cvstudio.core.threads import prepare_cpu_threads  # noqa: E402
 from pairs import describe, machine  # noqa: E402
 
+prepare_cpu_threads()  # the in-process benchmarks run torch as the app does
+
+GROUPS = ("hog", "training", "contention", "gui", "inference", "datasets")
 LAZY_IMPORT_CHECK = """
 import contextlib, io, sys
 from cvstudio.cli import main
@@ -38,23 +42,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Measure cvstudio's performance ratios.")
     parser.add_argument("--quick", action="store_true", help="small workloads, 2 pairs: checks that it all runs")
     parser.add_argument("--repeat", type=int, help="interleaved pairs per ratio (default 5; 2 with --quick)")
-    parser.add_argument("--only", nargs="+", choices=("hog", "training", "gui", "inference", "datasets"),
-                        help="measure only these groups")
+    parser.add_argument("--only", nargs="+", choices=GROUPS, help="measure only these groups")
     args = parser.parse_args(argv)
     pairs = args.repeat or (2 if args.quick else 5)
     if pairs < 1:
         parser.error("--repeat must be at least 1")
 
+    from bench_contention import contention_ratios
     from bench_datasets import dataset_ratios
     from bench_gui import gui_ratios
     from bench_hog import hog_vs_skimage
     from bench_inference import inference_ratios
-    from bench_training import training_ratios
+    from bench_training import train_overhead
 
     groups = {
         "hog": lambda: {"hog_vs_skimage": hog_vs_skimage(pairs)},
-        "training": lambda: training_ratios(pairs, args.quick),
-        "gui": lambda: gui_ratios(pairs),
+        "training": lambda: {"train_overhead": train_overhead(pairs)},
+        "contention": lambda: contention_ratios(pairs, args.quick),
+        "gui": lambda: gui_ratios(pairs, args.quick),
         "inference": lambda: inference_ratios(pairs, args.quick),
         "datasets": lambda: dataset_ratios(pairs, args.quick),
     }

@@ -19,6 +19,9 @@ EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from cvstudio.core.threads import prepare_cpu_threads
+
+    prepare_cpu_threads()  # before anything imports torch: the app, every command and the studies they run
     parser = _parser()
     args = parser.parse_args(argv)
     command = "selftest" if args.selftest else args.command or "gui"
