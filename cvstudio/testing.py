@@ -6,6 +6,7 @@ can use these fixtures without importing anything.
 
 from __future__ import annotations
 
+from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -70,6 +71,18 @@ def cvstudio_registry_with() -> Callable[..., Registry]:
         return load_registry(autoload=False, extra_plugins=plugins, directories=list(directories))
 
     return build
+
+
+def tiny_experiment() -> Path:
+    """A bundled experiment small enough to run to its end in a UI test: 36 shapes, logistic regression, LeNet-5."""
+    return Path(str(resources.files("cvstudio.resources") / "testing" / "tiny.toml"))
+
+
+def run_to_end(window: Any, timeout: float = 120.0) -> list[Any]:
+    """Run the window's experiment and wait for its end; the runs (see :func:`cvstudio.qt.testing.run_to_end`)."""
+    from cvstudio.qt.testing import run_to_end as run
+
+    return run(window, timeout)
 
 
 @pytest.fixture

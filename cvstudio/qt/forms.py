@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cvstudio.qt.widgets import name_widget
 from cvstudio.specs import Param, Spec
 
 INT_LIMIT = 2**31 - 1
@@ -44,6 +45,7 @@ class _PathField(QWidget):
         super().__init__(parent)
         self.edit = QLineEdit()
         button = QToolButton(text="…", toolTip="Choose a folder")
+        button.setAccessibleName("Choose a folder")
         button.clicked.connect(self._pick)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -82,6 +84,10 @@ class ParamForm(QWidget):
             field.setToolTip(param.help)
             label = QLabel(humanize(param.name))
             label.setToolTip(param.help)
+            label.setBuddy(field)
+            name_widget(field, param.name, humanize(param.name))
+            if isinstance(field, _PathField):
+                field.edit.setAccessibleName(humanize(param.name))
             self.layout_.addRow(label, field)
             self.fields[param.name] = field
             self._set(param, field, param.default)
@@ -167,10 +173,10 @@ class ComponentPicker(QWidget):
 
     changed = Signal()
 
-    def __init__(self, specs: Mapping[str, Spec], parent: QWidget | None = None) -> None:
+    def __init__(self, specs: Mapping[str, Spec], role: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.specs = dict(specs)
-        self.combo = QComboBox()
+        self.combo = name_widget(QComboBox(), f"{role}-picker", role.capitalize())  # e.g. "model-picker"
         for name, spec in self.specs.items():
             self.combo.addItem(spec.display_name, name)
             self.combo.setItemData(self.combo.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole)

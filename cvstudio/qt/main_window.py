@@ -56,7 +56,7 @@ from cvstudio.qt.plugin_panels import add_plugin_docks, remove_plugin_docks
 from cvstudio.qt.settings import open_settings
 from cvstudio.qt.study_views import StudyView, study_view_class
 from cvstudio.qt.theme import DARK, LIGHT, THEMES, apply_theme, style_plots
-from cvstudio.qt.widgets import ErrorBanner, after_first_frame
+from cvstudio.qt.widgets import ErrorBanner, after_first_frame, name_widget
 from cvstudio.qt.workers import Worker, single
 
 PULL_INTERVAL_MS = 33
@@ -128,13 +128,14 @@ class MainWindow(QMainWindow):
         self.runs_panel = RunsPanel(self.store)
         self.plugins = PluginsPanel(registry, self.settings)
         self.inference = InferencePanel(self.store, registry, self.jobs.launch)  # loads nothing until first shown
-        self.tabs = QTabWidget()
+        self.tabs = name_widget(QTabWidget(), "views", "Views")
         for panel, name in (
             (self.dataset_panel, "Dataset"), (self.pipelines, "Pipelines"), (self.features, "Features"),
             (self.training, "Training"), (self.activations, "Activations"), (self.results, "Results"),
             (self.runs_panel, "Runs"), (self.inference, "Inference"), (self.plugins, "Plugins"),
         ):
             self.tabs.addTab(panel, name)
+        self._name_views()
         self.banner = ErrorBanner()
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -247,6 +248,7 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(index)
             self.tabs.insertTab(index, after, label)
             before.deleteLater()
+        self._name_views()
         remove_plugin_docks(self, self.plugin_docks)
         self.plugin_docks = add_plugin_docks(self, registry)
         self.plugins.show_registry(registry)
@@ -311,6 +313,9 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("run-toolbar")
         toolbar.setMovable(False)
         toolbar.addActions([self.run_action, self.cancel_action])
+        for action, name, label in ((self.run_action, "run", "Run"), (self.cancel_action, "cancel", "Cancel")):
+            name_widget(action, f"{name}-action")
+            name_widget(toolbar.widgetForAction(action), f"{name}-button", label)
 
     @Slot()
     def start(self) -> None:
@@ -355,6 +360,7 @@ class MainWindow(QMainWindow):
         if view_class is not None:
             self.study_view = view_class(self.registry)
             self.tabs.insertTab(self.tabs.indexOf(self.training), self.study_view, "Study")
+            self._name_views()
             style_plots(self.study_view, self.theme, large=self.presenting)
             self.study_view.apply_theme(self.theme)
 
@@ -387,6 +393,11 @@ class MainWindow(QMainWindow):
                  "results": self.results, "runs": self.runs_panel, "inference": self.inference,
                  "plugins": self.plugins}
         return {name: view for name, view in views.items() if view is not None}
+
+    def _name_views(self) -> None:
+        """Each view's objectName is its name and "-view" (``training-view``); its accessible name, its tab's."""
+        for name, view in self.views().items():
+            name_widget(view, f"{name}-view", self.tabs.tabText(self.tabs.indexOf(view)))
 
     def show_view(self, name: str) -> QWidget:
         """Bring the view called ``name`` to the front (one of ``VIEWS``); returns it."""

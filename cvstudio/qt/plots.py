@@ -15,6 +15,7 @@ LINE_WIDTH = 3
 def line_plot(title: str, x_label: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:
     """A plot for growing curves; put the legend where the curves will not be (e.g. bottom for a loss)."""
     plot = pg.PlotWidget(title=f"<span style='font-size:15pt'>{title}</span>")
+    plot.setAccessibleName(title)
     plot.setLabel("bottom", x_label, **{"font-size": "14pt"})
     plot.setLabel("left", y_label, **{"font-size": "14pt"})
     plot.showGrid(x=True, y=True, alpha=0.25)
@@ -63,6 +64,7 @@ class ImagePanel(pg.GraphicsLayoutWidget):
 
     def __init__(self, title: str = "", colormap: str | None = "viridis") -> None:
         super().__init__()
+        self.setAccessibleName(title or "Image")
         self.label = self.addLabel(title, size="13pt", row=0, col=0)
         # no context menu: there is nothing to zoom, and building one costs startup time (a dozen panels)
         self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 from shiboken6 import isValid
 
 from cvstudio.core.experiment import bundled_lesson
-from cvstudio.core.runs import RunStore
+from cvstudio.core.runs import Run, RunStore
 from cvstudio.plugins import load_registry
 from cvstudio.qt.main_window import MainWindow
 from cvstudio.qt.settings import open_settings
@@ -62,3 +62,38 @@ class MainWindowFactory:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
         return [thread.objectName() for thread in running_threads()]
+
+
+def run_to_end(window: MainWindow, timeout: float = 120.0) -> list[Run]:
+    """Run the window's experiment as the Run button does and wait until every part has ended.
+
+    Returns the runs (their ``status`` on disk says completed, cancelled or failed). Raises
+    RuntimeError if the run cannot start (the window's message says why) and TimeoutError if it
+    has not ended within ``timeout`` seconds (it is cancelled then).
+    """
+    if window.is_running:
+        raise RuntimeError("A run is already going: wait for run_finished, or cancel() it first.")
+    loop = QEventLoop()
+    ended: list[list[Run]] = []
+
+    def finished(status: str, runs: list[Run]) -> None:
+        ended.append(runs)
+        loop.quit()
+
+    window.run_finished.connect(finished)
+    timer = QTimer(singleShot=True, interval=int(timeout * 1000))
+    timer.timeout.connect(loop.quit)
+    try:
+        window.run()
+        if not window.is_running and not ended:
+            raise RuntimeError(f"The run did not start: {window.banner.message.text() or 'no experiment to run'}")
+        timer.start()
+        if not ended:
+            loop.exec()
+    finally:
+        timer.stop()
+        window.run_finished.disconnect(finished)
+    if not ended:
+        window.cancel()
+        raise TimeoutError(f"The run did not end within {timeout:g} s; it was cancelled.")
+    return ended[0]

@@ -3,7 +3,7 @@ and a hook for work that must wait until the window is on screen."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
@@ -21,6 +21,16 @@ from PySide6.QtWidgets import (
 )
 
 from cvstudio.qt.images import to_pixmap
+
+Named = TypeVar("Named", bound=QObject)
+
+
+def name_widget(widget: Named, object_name: str, accessible_name: str = "") -> Named:
+    """Give ``widget`` a stable objectName (for tests and automation) and the name a screen reader says."""
+    widget.setObjectName(object_name)
+    if accessible_name and isinstance(widget, QWidget):
+        widget.setAccessibleName(accessible_name)
+    return widget
 
 
 class ErrorBanner(QFrame):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtGui import QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QImage
 
 from cvstudio import ModelSpec, hookimpl
 from cvstudio.core.runs import Run
 from cvstudio.qt.main_window import VIEWS
+from cvstudio.testing import run_to_end, tiny_experiment
 
 
 SCALING = """
@@ -137,3 +139,26 @@ def test_open_file_switches_the_experiment(qtbot, make_window, lesson):
     with qtbot.waitSignal(window.dataset_loaded, timeout=20000):
         window.open_file(lesson(epochs=3, per_class=8))
     assert window.experiment_state()["deep"][0]["epochs"] == 3 and len(window.dataset) == 24
+
+
+def test_the_fixture_s_window_is_active_so_its_window_shortcuts_work(qtbot, cvstudio_main_window):
+    window = cvstudio_main_window(experiment=tiny_experiment(), wait_ready=True)
+    assert window.isActiveWindow()
+    for name in ("run-action", "cancel-action"):  # fire in the active window only, not in another app's
+        assert window.findChild(QAction, name).shortcutContext() == Qt.ShortcutContext.WindowShortcut
+    with qtbot.waitSignal(window.run_started):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    with qtbot.waitSignal(window.run_finished, timeout=60000):
+        qtbot.keyClick(window, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_run_to_end_returns_the_runs_or_says_why_it_could_not_run(qtbot, cvstudio_main_window):
+    window = cvstudio_main_window(experiment=tiny_experiment(), wait_ready=True)
+    runs = run_to_end(window, timeout=120)
+    assert [run.status for run in runs] == ["completed", "completed"]
+    assert cvstudio_main_window.runs_dir == window.runs_dir and all(run.path.parent == window.runs_dir for run in runs)
+    state = window.experiment_state()
+    state["classical"], state["deep"] = [], []
+    window.set_experiment(state)
+    with pytest.raises(RuntimeError, match="The run did not start: Cannot run"):
+        run_to_end(window)

@@ -15,6 +15,7 @@ from cvstudio.core.data import ImageDataset
 from cvstudio.core.training import ActivationSnapshot
 from cvstudio.qt.images import activation_mosaic, filter_mosaic
 from cvstudio.qt.plots import ImagePanel
+from cvstudio.qt.widgets import name_widget
 
 COLORMAPS = ("viridis", "inferno", "magma", "plasma", "CET-L1")
 
@@ -22,15 +23,15 @@ COLORMAPS = ("viridis", "inferno", "magma", "plasma", "CET-L1")
 class ActivationsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.layer = QComboBox()
+        self.layer = name_widget(QComboBox(), "layer-picker", "Layer")
         self.layer.setMinimumContentsLength(24)
-        self.colormap = QComboBox()
+        self.colormap = name_widget(QComboBox(), "colormap-picker", "Colormap")
         self.colormap.addItems(COLORMAPS)
         self.status = QLabel("Run a network to see its activations.")
         self.status.setObjectName("big")
-        self.probe = ImagePanel("Probe image", colormap=None)
-        self.maps = ImagePanel("Feature maps")
-        self.filters = ImagePanel("First-layer filters", colormap="CET-L1")
+        self.probe = name_widget(ImagePanel("Probe image", colormap=None), "probe-image")
+        self.maps = name_widget(ImagePanel("Feature maps"), "feature-maps")
+        self.filters = name_widget(ImagePanel("First-layer filters", colormap="CET-L1"), "first-layer-filters")
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Layer"))
         controls.addWidget(self.layer)

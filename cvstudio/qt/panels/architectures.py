@@ -20,6 +20,7 @@ from cvstudio.plugins import Registry, UnknownComponentError
 from cvstudio.qt.panels.study import StudyPanel, results_table
 from cvstudio.qt.plots import label_log_axis, line_plot
 from cvstudio.qt.theme import Theme
+from cvstudio.qt.widgets import name_widget
 
 COLUMNS = ("Network", "Year", "Weights", "Test accuracy", "Training",
            *(f"ms / {b} image{'s' * (b > 1)}" for b in BATCHES))
@@ -39,10 +40,11 @@ class ArchitecturesView(StudyPanel):
         self.history.setWordWrap(True)
         self.history.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.history.setObjectName("big")
-        self.plot = line_plot("Accuracy against size", "weights (log scale)", "test accuracy")
+        self.plot = name_widget(line_plot("Accuracy against size", "weights (log scale)", "test accuracy"),
+                                "architectures-plot")
         self.plot.setLogMode(x=True, y=False)
         self.plot.setYRange(0, 1.05, padding=0)
-        self.points = self.plot.plot([], [], pen=None, symbol="o", symbolSize=16)
+        self.points = name_widget(self.plot.plot([], [], pen=None, symbol="o", symbolSize=16), "architectures-points")
         self.labels: list[pg.TextItem] = []
         left = QVBoxLayout()
         left.addWidget(self.table, 3)

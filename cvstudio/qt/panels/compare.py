@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayo
 from cvstudio.core.runs import Run
 from cvstudio.qt.plots import LINE_WIDTH, line_plot
 from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.widgets import name_widget
 
 COLUMNS = ("Run", "Pipeline", "Kind", "Validation", "Test", "Seconds")
 
@@ -37,9 +38,9 @@ class CompareView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = DARK
-        self.plot = line_plot("Validation accuracy of the selected runs", "epoch", "accuracy")
+        self.plot = name_widget(line_plot("Validation accuracy of the selected runs", "epoch", "accuracy"), "compare-plot")
         self.plot.setYRange(0, 1.05, padding=0)
-        self.table = QTreeWidget()
+        self.table = name_widget(QTreeWidget(), "compare-table", "Selected runs compared")
         self.table.setHeaderLabels(list(COLUMNS))
         self.table.setRootIsDecorated(False)
         self.table.setSortingEnabled(True)
@@ -73,8 +74,10 @@ class CompareView(QWidget):
                 color = palette[color_index % len(palette)]
                 color_index += 1
                 epochs, accuracies = zip(*points)
-                self.plot.plot(epochs, accuracies, name=f"{run.id} · {label}", pen=pg.mkPen(color, width=LINE_WIDTH),
-                               symbol="o", symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen(color))
+                curve = self.plot.plot(epochs, accuracies, name=f"{run.id} · {label}",
+                                       pen=pg.mkPen(color, width=LINE_WIDTH), symbol="o", symbolBrush=pg.mkBrush(color),
+                                       symbolPen=pg.mkPen(color))
+                name_widget(curve, f"{run.id}:{label}-curve")
             for record in finals:
                 if record.get("pipeline_kind") == "classical":
                     color = palette[color_index % len(palette)]

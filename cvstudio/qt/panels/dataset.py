@@ -35,7 +35,7 @@ class DatasetPanel(QWidget):
 
     def __init__(self, specs: Mapping[str, DatasetSpec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.picker = ComponentPicker(specs)
+        self.picker = ComponentPicker(specs, "dataset")
         self.split_form = ParamForm(SPLIT_PARAMS)
         self.load_button = QPushButton("Load dataset")
         self.load_button.clicked.connect(self.load_requested)

@@ -29,6 +29,7 @@ from cvstudio.core.feature_spaces import (
 )
 from cvstudio.qt.panels.study import StudyPanel, results_table
 from cvstudio.qt.theme import Theme
+from cvstudio.qt.widgets import name_widget
 
 COLUMNS = ("Features → classifier", "Features", "Dimensions", "Test accuracy")
 PLOT_COLUMNS = 2
@@ -47,7 +48,7 @@ class FeatureSpacesView(StudyPanel):
         self.table = results_table([*COLUMNS, *(f"{METHOD_NAMES[m]} 5-NN in 2-D" for m in PROJECTIONS)])
         self.table.setToolTip("The same classifier for every row: only the features differ. The last columns say "
                               "how often an image's 5 nearest neighbours in the 2-D picture share its class.")
-        self.method = QComboBox()
+        self.method = name_widget(QComboBox(), "projection-picker", "Projection method")
         self.method.addItems([METHOD_NAMES[m] for m in PROJECTIONS])
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -150,7 +151,7 @@ class FeatureSpacesView(StudyPanel):
         columns = min(PLOT_COLUMNS if len(shown) <= 4 else 3, max(len(shown), 1))
         for number, event in enumerate(shown):
             if event.space not in self.plots:
-                plot = pg.PlotWidget(enableMenu=False)
+                plot = name_widget(pg.PlotWidget(enableMenu=False), f"{event.space}-projection", event.space)
                 plot.hideButtons()
                 plot.hideAxis("left")
                 plot.hideAxis("bottom")

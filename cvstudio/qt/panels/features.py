@@ -22,6 +22,7 @@ from cvstudio.qt.images import activation_mosaic
 from cvstudio.qt.plots import ImagePanel
 from cvstudio.qt.theme import DARK, Theme, style_plots
 from cvstudio.specs import Spec
+from cvstudio.qt.widgets import name_widget
 
 FIT_SAMPLE = 300
 COLUMNS = 3
@@ -70,6 +71,7 @@ class _Card(QGroupBox):
 
     def __init__(self, spec: Spec) -> None:
         super().__init__(spec.display_name)
+        self.spec = spec
         self.setToolTip(spec.description)
         self.caption = QLabel("Click an image in the Dataset view to see what this extractor computes.",
                               wordWrap=True)
@@ -82,11 +84,13 @@ class _Card(QGroupBox):
 
     def _build_views(self, theme: Theme) -> tuple[ImagePanel, pg.PlotWidget]:
         if self.picture is None or self.bars_plot is None:
-            self.picture = ImagePanel(colormap="inferno")
-            self.bars_plot = pg.PlotWidget(enableMenu=False)  # a fixed chart: no menu to build
+            self.picture = name_widget(ImagePanel(colormap="inferno"), f"{self.spec.name}-picture",
+                                       self.spec.display_name)
+            self.bars_plot = name_widget(pg.PlotWidget(enableMenu=False),  # a fixed chart: no menu to build
+                                         f"{self.spec.name}-values", f"{self.spec.display_name} values")
             self.bars_plot.setMouseEnabled(False, False)
             self.bars_plot.hideButtons()
-            self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+            self.bars = name_widget(pg.BarGraphItem(x=[], height=[], width=0.8), f"{self.spec.name}-bars")
             self.bars_plot.addItem(self.bars)
             for view in (self.picture, self.bars_plot):
                 view.setMinimumHeight(180)
@@ -121,8 +125,8 @@ class FeaturesPanel(QWidget):
     def __init__(self, specs: Mapping[str, Spec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = DARK
-        self.image = ImagePanel("Click an image in the Dataset view", colormap=None)
-        self.cnn = ImagePanel("CNN first layer (after Run)")
+        self.image = name_widget(ImagePanel("Click an image in the Dataset view", colormap=None), "explained-image")
+        self.cnn = name_widget(ImagePanel("CNN first layer (after Run)"), "cnn-first-layer")
         side = QVBoxLayout()
         side.addWidget(self.image, 1)
         side.addWidget(self.cnn, 1)

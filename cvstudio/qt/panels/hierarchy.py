@@ -28,6 +28,7 @@ from cvstudio.core.pictures import colorize, layer_picture, normalized, overlay
 from cvstudio.qt.images import to_pixmap
 from cvstudio.qt.panels.study import StudyPanel
 from cvstudio.qt.theme import Theme
+from cvstudio.qt.widgets import name_widget
 
 PICTURE_SIZE = 200
 CARD_WIDTH = 250
@@ -62,7 +63,7 @@ class HierarchyView(StudyPanel):
 
     def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.index = QSpinBox()
+        self.index = name_widget(QSpinBox(), "image-index", "Image number")
         self.index.setKeyboardTracking(False)
         self.index.setToolTip("Any image of the dataset: its layers, descriptors and Grad-CAM follow")
         self.truth = QLabel()

@@ -50,6 +50,7 @@ from cvstudio.plugins import Registry
 from cvstudio.qt.forms import ParamForm
 from cvstudio.qt.panels.live_view import Launch, LiveView
 from cvstudio.qt.workers import Worker, single
+from cvstudio.qt.widgets import name_widget
 
 JOB_TITLES = {
     "inference-providers": "Detecting ONNX Runtime providers", "inference-load": "Loading the ONNX model",
@@ -69,16 +70,21 @@ class InferencePanel(QWidget):
         self.providers_known = False
         self.setAcceptDrops(True)
 
-        self.runs = QComboBox(toolTip="A run's network, to export to ONNX (verified against torch)")
+        self.runs = name_widget(QComboBox(toolTip="A run's network, to export to ONNX (verified against torch)"),
+                                "export-run-picker", "Run to export")
         self.export_button = QPushButton("Export to ONNX", clicked=self.export_selected)
-        self.models = QComboBox(toolTip="cvstudio's exports of the saved runs, and ONNX files you opened")
+        self.models = name_widget(QComboBox(toolTip="cvstudio's exports of the saved runs, and ONNX files you opened"),
+                                  "onnx-model-picker", "ONNX model")
         self.models.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.models.activated.connect(lambda _: self.load_model())
-        self.providers = QComboBox(toolTip="Where ONNX Runtime runs; only providers that start here can be chosen")
+        self.providers = name_widget(
+            QComboBox(toolTip="Where ONNX Runtime runs; only providers that start here can be chosen"),
+            "provider-picker", "Execution provider")
         for choice in PROVIDER_CHOICES:
             self.providers.addItem(choice, choice)
         self.providers.activated.connect(lambda _: self.load_model())
-        self.topk = QSpinBox(minimum=1, maximum=20, value=3, toolTip="Classes shown per image")
+        self.topk = name_widget(QSpinBox(minimum=1, maximum=20, value=3, toolTip="Classes shown per image"),
+                                "top-k", "Classes shown per image")
         self.info = QLabel("Export a run's network, or open any ONNX image classifier.", wordWrap=True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice = QLabel(wordWrap=True, visible=False)
@@ -104,7 +110,7 @@ class InferencePanel(QWidget):
         config_layout.addWidget(self.form)
         config_layout.addWidget(self.save_config)
 
-        self.table = QTableWidget(0, 4)
+        self.table = name_widget(QTableWidget(0, 4), "predictions", "Predictions")
         self.table.setHorizontalHeaderLabels(["File", "Class", "Probability", "Top-k"])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)

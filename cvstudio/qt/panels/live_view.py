@@ -18,6 +18,7 @@ from cvstudio.core.inference import Predictor
 from cvstudio.core.inference_jobs import LiveFrame, stream_video
 from cvstudio.qt.images import to_pixmap
 from cvstudio.qt.workers import Job, Worker
+from cvstudio.qt.widgets import name_widget
 
 FRAME_SIDE = 360
 Launch = Callable[[str, Job, Callable[[Worker], None] | None], Worker]  # the main window's job starter
@@ -35,7 +36,8 @@ class LiveView(QGroupBox):
         self.frame = QLabel("The video or webcam shows here", alignment=Qt.AlignmentFlag.AlignCenter)
         self.frame.setMinimumSize(FRAME_SIDE, FRAME_SIDE)
         self.rate = QLabel("")
-        self.camera = QSpinBox(minimum=0, maximum=99, toolTip="Camera number: 0 is the first")
+        self.camera = name_widget(QSpinBox(minimum=0, maximum=99, toolTip="Camera number: 0 is the first"),
+                                  "camera", "Camera number")
         self.stop_button = QPushButton("Stop", clicked=self.stop, enabled=False)
         buttons = QHBoxLayout()
         buttons.addWidget(QPushButton("Open video…", clicked=self.choose_video))

@@ -27,6 +27,7 @@ from cvstudio.core.training import TRAINING_PARAMS
 from cvstudio.plugins import Registry
 from cvstudio.qt.forms import ComponentPicker, ParamForm
 from cvstudio.specs import Spec
+from cvstudio.qt.widgets import name_widget
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:
@@ -48,7 +49,7 @@ class FeatureChecklist(QWidget):
     def __init__(self, specs: Mapping[str, Spec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.specs = specs
-        self.list = QListWidget()
+        self.list = name_widget(QListWidget(), "feature-list", "Feature extractors")
         self.boxes: dict[str, QGroupBox] = {}
         self.forms: dict[str, ParamForm] = {}
         self.column = QVBoxLayout(self)
@@ -115,7 +116,7 @@ class PipelineEditor(QGroupBox):
 
     def __init__(self, title: str, placeholder: str, parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
-        self.label = QLineEdit(placeholderText=placeholder)
+        self.label = name_widget(QLineEdit(placeholderText=placeholder), "pipeline-label", "Pipeline label")
         self.fields = QVBoxLayout()
         remove = QPushButton("Remove")
         remove.setToolTip("Remove this pipeline from the experiment")
@@ -137,7 +138,7 @@ class ClassicalEditor(PipelineEditor):
     def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
         super().__init__("Classical pipeline", "label (default: features → classifier)", parent)
         self.features = FeatureChecklist(registry.specs("feature_extractors"))
-        self.classifier = ComponentPicker(registry.specs("classifiers"))
+        self.classifier = ComponentPicker(registry.specs("classifiers"), "classifier")
         self.fields.addWidget(QLabel("<b>Hand-crafted features</b>"))
         self.fields.addWidget(self.features)
         self.fields.addWidget(QLabel("<b>Classifier</b>"))
@@ -159,7 +160,7 @@ class DeepEditor(PipelineEditor):
 
     def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
         super().__init__("Network", "label (default: the model's name)", parent)
-        self.model = ComponentPicker(registry.specs("models"))
+        self.model = ComponentPicker(registry.specs("models"), "model")
         self.training = ParamForm(TRAINING_PARAMS)
         self.fields.addWidget(self.model)
         self.fields.addWidget(QLabel("<b>Training</b>"))

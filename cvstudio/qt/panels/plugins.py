@@ -31,6 +31,7 @@ from cvstudio.plugins import BUILTIN, PluginInfo, Registry, plugin_site_dir, use
 from cvstudio.qt.settings import read_json, write_json
 from cvstudio.qt.theme import LIGHT, Theme
 from cvstudio.specs import SPEC_TYPES
+from cvstudio.qt.widgets import name_widget
 
 DISABLED_KEY = "plugins/disabled"
 PLUGIN_ROLE = Qt.ItemDataRole.UserRole
@@ -98,9 +99,9 @@ class PluginsPanel(QWidget):
         buttons.addWidget(self.install_button)
         buttons.addWidget(self.message, 1)
 
-        self.tree = QTreeWidget()
+        self.tree = name_widget(QTreeWidget(), "plugins-list", "Plugins")
         self.tree.setHeaderLabels(["Plugin", "Source", "Status", "Provides"])
-        self.details = QPlainTextEdit(readOnly=True)
+        self.details = name_widget(QPlainTextEdit(readOnly=True), "plugin-details", "Plugin details")
         self.details.setFont(QFont("monospace"))
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)

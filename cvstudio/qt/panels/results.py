@@ -26,6 +26,7 @@ from cvstudio.core.data import ImageDataset
 from cvstudio.core.evaluation import Evaluation
 from cvstudio.qt.images import to_pixmap
 from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.widgets import name_widget
 
 GALLERY_SIZE = 88
 GALLERY_LIMIT = 200
@@ -45,12 +46,12 @@ class ConfusionView(QWidget):
     mistakes_clicked = Signal(str)
     changed = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, side: str) -> None:
         super().__init__()
-        self.picker = QComboBox()
+        self.picker = name_widget(QComboBox(), f"confusion-{side}-picker", f"Pipeline of the {side} confusion matrix")
         self.accuracy = QLabel()
         self.accuracy.setObjectName("heading")
-        self.table = QTableWidget()
+        self.table = name_widget(QTableWidget(), f"confusion-{side}", f"Confusion matrix, {side}")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -108,16 +109,16 @@ class ResultsPanel(QWidget):
         self.evaluations: dict[str, Evaluation] = {}
         self.kinds: dict[str, str] = {}
         self.dataset: ImageDataset | None = None
-        self.left = ConfusionView()
-        self.right = ConfusionView()
-        self.metrics = QTableWidget()
+        self.left = ConfusionView("left")
+        self.right = ConfusionView("right")
+        self.metrics = name_widget(QTableWidget(), "class-metrics", "Per-class precision, recall and F1")
         self.metrics.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.metrics_title = QLabel("Per-class precision, recall and F1")
         self.metrics_title.setWordWrap(True)
         self.gallery_title = QLabel("Click a cell of a confusion matrix to see its images.", wordWrap=True)
         self.gallery_title.setObjectName("big")
-        self.gallery = QListWidget()
+        self.gallery = name_widget(QListWidget(), "cell-images", "Images of the chosen cell")
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
         self.gallery.setIconSize(QSize(GALLERY_SIZE, GALLERY_SIZE))
         self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)

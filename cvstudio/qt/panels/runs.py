@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from cvstudio.core.runs import Run, RunStore
 from cvstudio.qt.panels.compare import CompareView
+from cvstudio.qt.widgets import name_widget
 
 
 def describe(run: Run) -> tuple[str, str]:
@@ -38,7 +39,7 @@ class RunsPanel(QWidget):
     def __init__(self, store: RunStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.tree = QTreeWidget()
+        self.tree = name_widget(QTreeWidget(), "runs-list", "Saved runs")
         self.tree.setHeaderLabels(["Run", "Status", "Title", "Test accuracy"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)

@@ -21,6 +21,7 @@ from cvstudio.core.training import BatchEnd
 from cvstudio.qt.panels.study import StudyPanel
 from cvstudio.qt.plots import LINE_WIDTH, label_log_axis, line_plot
 from cvstudio.qt.theme import Theme
+from cvstudio.qt.widgets import name_widget
 
 DOT_ALPHA = 110
 
@@ -30,7 +31,7 @@ class _Curve:
 
     def __init__(self, plot: pg.PlotWidget, label: str) -> None:
         self.dots = plot.plot([], [], pen=None, symbol="o", symbolSize=7)
-        self.line = plot.plot([], [], name=label, symbol="o", symbolSize=11)
+        self.line = name_widget(plot.plot([], [], name=label, symbol="o", symbolSize=11), f"scaling-curve:{label}")
         self.bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), beam=0.04)
         plot.addItem(self.bars)
         self.items = (self.dots, self.line, self.bars)
@@ -67,8 +68,9 @@ class ScalingView(StudyPanel):
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
-        self.plot = line_plot("Test accuracy against training images", "training images per class (log scale)",
-                              "test accuracy (mean ± std over seeds)")
+        self.plot = name_widget(line_plot("Test accuracy against training images",
+                                          "training images per class (log scale)",
+                                          "test accuracy (mean ± std over seeds)"), "scaling-plot")
         self.plot.setLogMode(x=True, y=False)
         self.plot.setYRange(0, 1.05, padding=0)
         self.plot.getPlotItem().getViewBox().setLimits(yMin=-0.05, yMax=1.1)

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QVBoxLayout, QWidget
 
 from cvstudio.qt.theme import DARK, Theme
+from cvstudio.qt.widgets import name_widget
 
 
 class StudyPanel(QWidget):
@@ -51,7 +52,7 @@ class StudyPanel(QWidget):
 
 def results_table(columns: Sequence[str], stretch: int = 0, selectable: bool = False) -> QTableWidget:
     """A read-only table, columns fitted to their contents except ``stretch``; whole rows selectable if asked."""
-    table = QTableWidget(0, len(columns))
+    table = name_widget(QTableWidget(0, len(columns)), "study-results", "Study results")
     table.setHorizontalHeaderLabels(list(columns))
     table.verticalHeader().hide()
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

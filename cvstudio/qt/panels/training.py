@@ -22,7 +22,7 @@ from cvstudio.core.tasks import Progress
 from cvstudio.core.training import BatchEnd, EpochEnd
 from cvstudio.qt.plots import LINE_WIDTH, line_plot
 from cvstudio.qt.theme import DARK, Theme
-from cvstudio.qt.widgets import LiveBar, LiveText
+from cvstudio.qt.widgets import LiveBar, LiveText, name_widget
 
 SMOOTHING = 0.1
 CURVE_INTERVAL_S = 0.2  # curves redraw at most 5 times a second: each repaint costs the training CPU
@@ -84,15 +84,16 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = DARK
-        self.loss_plot = line_plot("Loss (lower is better)", "epoch", "cross-entropy loss", legend_at_bottom=True)
-        self.accuracy_plot = line_plot("Accuracy (higher is better)", "epoch", "accuracy")
+        self.loss_plot = name_widget(line_plot("Loss (lower is better)", "epoch", "cross-entropy loss",
+                                               legend_at_bottom=True), "loss-plot")
+        self.accuracy_plot = name_widget(line_plot("Accuracy (higher is better)", "epoch", "accuracy"), "accuracy-plot")
         self.accuracy_plot.setYRange(0, 1.05, padding=0)
         self.accuracy_plot.getPlotItem().getViewBox().setLimits(yMin=-0.05, yMax=1.1)
         self.curves: dict[str, pg.PlotDataItem] = {}
         for metric, plot in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
             for name, title in ((f"batch_{metric}", "train (each batch, smoothed)"),
                                 (f"train_{metric}", "train (epoch)"), (f"val_{metric}", "validation (epoch)")):
-                self.curves[name] = plot.plot([], [], name=title)
+                self.curves[name] = name_widget(plot.plot([], [], name=title), f"{name}-curve")  # e.g. val_loss-curve
         self.references: dict[str, pg.InfiniteLine] = {}
         self.last_draw = 0.0
         self.classical = _Progress("Classical")
@@ -201,6 +202,7 @@ class TrainingPanel(QWidget):
             self.accuracy_plot.removeItem(self.references.pop(label))
         line = pg.InfiniteLine(pos=accuracy, angle=0, movable=False, label=f"{label}: {accuracy:.1%}",
                                labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]})
+        name_widget(line, f"reference:{label}")  # the classical pipeline's accuracy, e.g. reference:HOG + SVM
         font = QFont()
         font.setPointSize(13)
         font.setBold(True)
