@@ -25,11 +25,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     command = "selftest" if args.selftest else args.command or "gui"
+    from cvstudio.core.tasks import exit_code, signals_interrupt
+
     try:
-        return COMMANDS[command](args)
-    except KeyboardInterrupt:
+        with signals_interrupt():  # SIGTERM, SIGHUP: like Ctrl-C, so a run is closed, not left running
+            return COMMANDS[command](args)
+    except KeyboardInterrupt as interrupt:
         print("\ncancelled", file=sys.stderr)
-        return EXIT_CANCELLED
+        return exit_code(interrupt)
     except Exception as exc:  # noqa: BLE001 - the CLI reports, it does not crash
         if getattr(args, "debug", False):
             raise
@@ -192,7 +195,7 @@ def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, ru
     """Run one experiment file into a new run (appended to ``runs``); returns the exit code."""
     from cvstudio.core.experiment import PipelinesFailed, load_experiment, run_experiment
     from cvstudio.core.runs import RunStore
-    from cvstudio.core.tasks import Cancelled, TaskState
+    from cvstudio.core.tasks import Cancelled, TaskState, exit_code
 
     experiment = load_experiment(path, registry)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
@@ -209,23 +212,32 @@ def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, ru
     print(f"run {run.path}", file=sys.stderr)
     try:
         summary = yield_to(printer, run_experiment(experiment, registry, run, TaskState()))
-    except (Cancelled, KeyboardInterrupt):
-        print(f"\ncancelled; the run so far is kept in {run.path}", file=sys.stderr)
-        return EXIT_CANCELLED
+    except (Cancelled, KeyboardInterrupt) as exc:
+        print(f"\ncancelled; {what_was_kept(run)}", file=sys.stderr)
+        return exit_code(exc) if isinstance(exc, KeyboardInterrupt) else EXIT_CANCELLED
     except PipelinesFailed as exc:  # the other pipelines ran to the end: show them, then what failed
         printer.finish_line()
         print(format_summary(exc.summary))
-        print(f"error: {exc}\nthe run is kept, marked failed, in {run.path}"
+        print(f"error: {exc}\n{what_was_kept(run)}"
               + ("" if args.debug else " (--debug shows the tracebacks)"), file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:
         printer.finish_line()
         if args.debug:
             traceback.print_exception(exc, file=sys.stderr)
-        print(f"error: {exc}\nthe run is kept, marked failed, in {run.path}", file=sys.stderr)
+        print(f"error: {exc}\n{what_was_kept(run)}", file=sys.stderr)
         return EXIT_ERROR
     print(format_summary(summary))
     return 0
+
+
+def what_was_kept(run: Any) -> str:
+    """What the run folder holds now, as its status file says: only what was really written."""
+    record = run.status_record()
+    if record is not None and record["status"] not in ("running", "completed"):
+        return f"the run so far is kept, marked {record['status']}, in {run.path}"
+    return (f"what the run wrote is in {run.path}, but its status could not be written; "
+            "`cvstudio runs` shows it as interrupted once this command has ended")
 
 
 def yield_to(printer: ProgressPrinter, events: Any) -> Any:
@@ -418,14 +430,15 @@ def cmd_plugin_install(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from cvstudio.core.runs import RunStore
+    from cvstudio.core.runs import STATUS_FILE, UNREADABLE, RunStore
 
     store = RunStore(args.out)
     runs = store.runs()
     if not runs:
         print(f"no runs yet in {store.root}")
     for run in runs:
-        print(f"{run.id}  {run.status}")
+        status = run.status
+        print(f"{run.id}  {status}" + (f"  ({run.path / STATUS_FILE} is not a run status)" if status == UNREADABLE else ""))
     if args.csv:
         from cvstudio.core.report import write_results_csv
 

@@ -19,7 +19,7 @@ from typing import Any, Generator, Mapping
 from cvstudio.core.classical import ClassicalResult, run_classical
 from cvstudio.core.data import ImageDataset, Split, stratified_split
 from cvstudio.core.features import CombinedFeatures, FeatureExtractor
-from cvstudio.core.runs import Run
+from cvstudio.core.runs import Run, WriteError
 from cvstudio.core.tasks import Cancelled, TaskState
 from cvstudio.core.training import TRAINING_PARAMS, DeepResult, EpochEnd, TrainConfig, train_model
 from cvstudio.plugins import Registry, UnknownComponentError
@@ -400,14 +400,15 @@ def _isolated(run: Run, summary: dict[str, Any], label: str, kind: str,
               events: Generator[Any, None, None]) -> Generator[Any, None, Exception | None]:
     """One pipeline, started and passed through; if it raises, it is recorded as failed and the others go on.
 
-    Cancelling still stops the whole run. The failure is kept in the summary's
+    Cancelling still stops the whole run, and so does a file of the run that
+    cannot be written (a full disk stops every pipeline). The failure is kept in the summary's
     ``failed`` table (label → kind, error), yielded as a PipelineFailed event
     and returned.
     """
     yield PipelineStarted(label, kind)
     try:
         yield from events
-    except (Cancelled, KeyboardInterrupt):
+    except (Cancelled, KeyboardInterrupt, WriteError):
         raise
     except Exception as exc:  # noqa: BLE001 - one broken pipeline must not stop the others
         error = str(exc) if type(exc).__module__.startswith("cvstudio") else f"{type(exc).__name__}: {exc}"
@@ -495,12 +496,23 @@ def finish_pipeline(run: Run, summary: dict[str, Any], result: ClassicalResult |
 
 
 def close_run(run: Run, summary: dict[str, Any], status: str, error: str | None = None) -> None:
+    """Write the run's last summary, its final status and a log line.
+
+    Each write is tried even when one before it failed (a full disk may
+    still take the small status file); the first failure is raised after.
+    """
     summary["status"] = status
     if error:
         summary["error"] = error
-    run.write("summary.json", summary)
-    run.set_status(status, error)
-    run.log(f"{status}" + (f": {error}" if error else ""))
+    failures = []
+    for write in (lambda: run.write("summary.json", summary), lambda: run.set_status(status, error),
+                  lambda: run.log(f"{status}" + (f": {error}" if error else ""))):
+        try:
+            write()
+        except OSError as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def open_summary(experiment: Experiment, run: Run, **fields: Any) -> dict[str, Any]:
@@ -518,12 +530,24 @@ def with_outcome(
     when the study stops is what the run keeps.
     """
     try:
-        yield from events
-    except (Cancelled, KeyboardInterrupt):
-        close_run(run, summary, "cancelled")
+        for event in events:
+            run.beat()
+            yield event
+    except (Cancelled, KeyboardInterrupt) as exc:
+        _close_after(exc, run, summary, "cancelled")
         raise
     except Exception as exc:
-        close_run(run, summary, "failed", f"{type(exc).__name__}: {exc}")
+        _close_after(exc, run, summary, "failed", f"{type(exc).__name__}: {exc}")
         raise
     close_run(run, summary, "completed")
     return summary
+
+
+def _close_after(stopped: BaseException, run: Run, summary: dict[str, Any], status: str,
+                 error: str | None = None) -> None:
+    """Close a run that ``stopped``; if that cannot be written, say so on ``stopped``, which goes on up."""
+    try:
+        close_run(run, summary, status, error)
+    except OSError as exc:
+        if hasattr(stopped, "add_note"):  # Python 3.11+
+            stopped.add_note(f"the run could not be marked {status}: {exc}")

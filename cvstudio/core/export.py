@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from cvstudio.core.preprocessing import Preprocessing
-from cvstudio.core.runs import CONFIG_FILE, Run
+from cvstudio.core.runs import CONFIG_FILE, Run, atomic_write
 from cvstudio.plugins import Registry
 
 METADATA_KEY = "cvstudio"
@@ -145,10 +144,11 @@ def export_run(
     batch, verified_on = verification_batch(trained, registry)
     proto, exporter = to_onnx(trained.model, batch)
     _set_metadata(proto, trained.metadata(exporter))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    onnx.save(proto, str(tmp))
-    try:
+    differences: list[float] = []
+
+    def write_verified(tmp: Path) -> None:
+        """Save the file and check it in ONNX Runtime: only a file that matches torch replaces ``output``."""
+        onnx.save(proto, str(tmp))
         diff = max_abs_difference(tmp, trained.model, batch)
         if not diff <= TOLERANCE:
             raise ExportError(
@@ -156,10 +156,10 @@ def export_run(
                 f"(limit {TOLERANCE:g}), so it was not kept; the model uses an operation that ONNX Runtime "
                 "computes differently: report it with the model's name"
             )
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return ExportResult(output, trained.pipeline, exporter, diff, verified_on, unfinished_notice(trained))
+        differences.append(diff)
+
+    atomic_write(output, write_verified)
+    return ExportResult(output, trained.pipeline, exporter, differences[0], verified_on, unfinished_notice(trained))
 
 
 def unfinished_notice(trained: TrainedModel) -> str | None:

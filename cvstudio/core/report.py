@@ -18,7 +18,7 @@ from cvstudio.core.charts import Chart, Line, color_of, draw_chart, png_data_uri
 from cvstudio.core.evaluation import Evaluation
 from cvstudio.core.experiment import DEFAULT_TITLE, part_title, read_toml
 from cvstudio.core.lessons import Lesson
-from cvstudio.core.runs import STATUS_FILE, SUMMARY_FILE, Run
+from cvstudio.core.runs import STATUS_FILE, UNREADABLE, Run, UnreadableRun, atomic_write
 
 CSV_COLUMNS = ("run", "status", "title", "pipeline", "kind", "val_accuracy", "test_accuracy", "seconds",
                "parameters", "feature_dim", "device", "images_per_s")
@@ -46,11 +46,9 @@ class ReportError(ValueError):
 def read_summary(run: Run) -> dict[str, Any]:
     """The run's summary; empty while the run has not written one yet, so a report can still list it."""
     try:
-        return run.read(SUMMARY_FILE)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{run.path}: its {SUMMARY_FILE} cannot be read ({exc})") from None
+        return run.summary()
+    except UnreadableRun as exc:
+        raise ReportError(str(exc)) from None
 
 
 def open_run(path: Path) -> Run:
@@ -69,9 +67,9 @@ def result_rows(runs: Iterable[Run]) -> list[dict[str, Any]]:
     for run in runs:
         try:
             summary = read_summary(run)
-        except ReportError:
-            summary = {}
-        base = {"run": run.id, "status": run.status, "title": summary.get("title", "")}
+            base = {"run": run.id, "status": run.status, "title": summary.get("title", "")}
+        except ReportError as exc:
+            summary, base = {}, {"run": run.id, "status": UNREADABLE, "title": str(exc)}
         pipelines = summary.get("pipelines") or {"": {}}
         for name, record in pipelines.items():
             rows.append({**{c: "" for c in CSV_COLUMNS}, **base, "pipeline": name,
@@ -82,11 +80,14 @@ def result_rows(runs: Iterable[Run]) -> list[dict[str, Any]]:
 def write_results_csv(runs: Iterable[Run], path: Path) -> int:
     """Write every run's results as CSV (columns :data:`CSV_COLUMNS`); returns the number of rows."""
     rows = result_rows(runs)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, CSV_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(Path(path), write)
     return len(rows)
 
 
@@ -124,8 +125,8 @@ def lesson_runs(lesson: Lesson, runs: Sequence[Run]) -> list[Run]:
 def write_report(runs: Sequence[Run], path: Path, title: str | None = None) -> Path:
     """Write :func:`render_report` to ``path`` (its folder is created); returns the path, for the caller to show."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(runs, title), encoding="utf-8")
+    page = render_report(runs, title)
+    atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return path
 
 
@@ -135,7 +136,7 @@ def render_report(runs: Sequence[Run], title: str | None = None) -> str:
         raise ReportError("no runs to report on; run an experiment first")
     sections = [_run_section(run) for run in runs]
     if title is None:
-        title = (read_summary(runs[0]).get("title") or runs[0].id) if len(runs) == 1 else "cvstudio runs"
+        title = (_title(runs[0]) or runs[0].id) if len(runs) == 1 else "cvstudio runs"
     generated = time.strftime("%Y-%m-%d %H:%M")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
             f"<style>{STYLE}</style></head><body>\n<h1>{_e(title)}</h1>\n"
@@ -144,8 +145,18 @@ def render_report(runs: Sequence[Run], title: str | None = None) -> str:
             + "\n".join(sections) + "\n</body></html>\n")
 
 
+def _title(run: Run) -> str | None:
+    try:
+        return read_summary(run).get("title")
+    except ReportError:
+        return None
+
+
 def _run_section(run: Run) -> str:
-    summary = read_summary(run)
+    try:
+        summary = read_summary(run)
+    except ReportError as exc:
+        return f"<h2>{_e(run.id)}</h2>\n<p class=\"failed\">Unreadable: {_e(exc)}</p>"
     parts = [f"<h2>{_e(summary.get('title') or run.id)}</h2>",
              f"<p class=\"muted\">Run {_e(run.id)} — status: {_e(run.status)}</p>"]
     if summary.get("error"):
@@ -211,7 +222,7 @@ def _charts(records: list[dict[str, Any]], pipelines: dict[str, dict[str, Any]])
 def _evaluation_section(run: Run, name: str, record: dict[str, Any]) -> str:
     try:
         evaluation = Evaluation.from_dict(run.read(record["evaluation"])["test"])
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return f"<h3>{_e(name)}</h3><p class=\"muted\">No evaluation saved for this pipeline.</p>"
     names = evaluation.class_names
     confusion = evaluation.confusion

@@ -8,6 +8,7 @@ that the job checks between batches.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Iterator, TypeVar
@@ -17,6 +18,44 @@ T = TypeVar("T")
 
 class Cancelled(Exception):
     """Raised inside a job when its :class:`TaskState` was cancelled."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a closed terminal, ``kill``, ``timeout``), raised where Ctrl-C would raise."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# What ends a process politely: kill's default and a closed terminal (POSIX only).
+ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the code run inside like Ctrl-C: a run is closed as cancelled, not left running.
+
+    Python can handle signals only in the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in ENDING_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def exit_code(interrupt: KeyboardInterrupt) -> int:
+    """The shell's exit status for a process ended by this interrupt: 128 + the signal's number."""
+    return 128 + getattr(interrupt, "signum", signal.SIGINT)
 
 
 class TaskState:

@@ -8,7 +8,7 @@ so the GUI and the CLI can cancel it.
 
 from __future__ import annotations
 
-import os
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ import numpy as np
 from cvstudio.core.data import ImageDataset, Split
 from cvstudio.core.devices import DEVICE_CHOICES, resolve_device
 from cvstudio.core.evaluation import Evaluation, evaluate
+from cvstudio.core.runs import atomic_write
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.specs import ModelSpec, Param, SpecError
 
@@ -308,11 +309,14 @@ def save_checkpoint(
     normalization: Normalization,
     epoch: int,
 ) -> None:
-    """Everything needed to rebuild the model and feed it images, written atomically."""
+    """Everything needed to rebuild the model and feed it images, written atomically.
+
+    It is serialised in memory first, so that a failed write is an OSError
+    naming the file (torch's own writer reports a full disk as a RuntimeError).
+    """
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    buffer = io.BytesIO()
     torch.save(
         {
             "model": spec.name,
@@ -324,9 +328,9 @@ def save_checkpoint(
             "epoch": epoch,
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         },
-        tmp,
+        buffer,
     )
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getbuffer()))
 
 
 class _DeviceData:

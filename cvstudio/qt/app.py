@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from cvstudio import __version__
 from cvstudio.appinfo import APP_ID, APP_NAME, ORGANIZATION, ORGANIZATION_DOMAIN, png_icons
+from cvstudio.core.tasks import ENDING_SIGNALS
 from cvstudio.plugins import load_registry
 from cvstudio.qt.collector import install_gui_collector
 from cvstudio.qt.main_window import MainWindow
@@ -42,4 +46,31 @@ def run_app(experiment_path: Path) -> int:
     app = setup_application()
     window = MainWindow(load_registry(), Path(experiment_path))
     window.show()
-    return app.exec()
+    with closing_on_signals(window):
+        return app.exec()
+
+
+@contextmanager
+def closing_on_signals(window: QWidget) -> Iterator[None]:
+    """Ctrl-C in the terminal, SIGTERM and SIGHUP close ``window`` as its close button would.
+
+    The close cancels the jobs, marks their runs and saves the session, where
+    Python's default would print a KeyboardInterrupt traceback and go on (or
+    end the process with its runs left 'running'). Python runs a signal
+    handler only between its own bytecodes, so a timer lets it in while Qt
+    waits for events.
+    """
+
+    def close(signum: int, frame: Any) -> None:
+        QTimer.singleShot(0, window.close)
+
+    previous = {signum: signal.signal(signum, close) for signum in (signal.SIGINT, *ENDING_SIGNALS)}
+    wake = QTimer(window, interval=200)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    try:
+        yield
+    finally:
+        wake.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -17,7 +17,7 @@ from typing import Any
 import os
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,7 +53,7 @@ from cvstudio.qt.panels.results import ResultsPanel
 from cvstudio.qt.panels.runs import RunsPanel
 from cvstudio.qt.panels.training import TrainingPanel
 from cvstudio.qt.plugin_panels import add_plugin_docks, remove_plugin_docks
-from cvstudio.qt.settings import open_settings
+from cvstudio.qt.settings import open_settings, read_value
 from cvstudio.qt.study_views import StudyView, study_view_class
 from cvstudio.qt.theme import DARK, LIGHT, THEMES, apply_theme, style_plots
 from cvstudio.qt.widgets import ErrorBanner, after_first_frame, name_widget
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else open_settings()
         self.registry = registry = with_disabled_plugins(registry, self.settings)
         self.store = store or RunStore()
-        self.theme = THEMES.get(str(self.settings.value("theme", DARK.name)), DARK)
+        self.theme = THEMES.get(read_value(self.settings, "theme", str, DARK.name), DARK)
         pg.setConfigOptions(imageAxisOrder="row-major")
         apply_theme(QApplication.instance(), self.theme)
 
@@ -169,9 +169,11 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self.style_views(self.theme)  # the application-wide part was applied above, before any widget
         self.resize(1500, 950)
-        if self.settings.value("geometry") is not None:
-            self.restoreGeometry(self.settings.value("geometry"))
-            self.restoreState(self.settings.value("window_state"))
+        geometry, layout = (read_value(self.settings, key, QByteArray) for key in ("geometry", "window_state"))
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if layout is not None:
+            self.restoreState(layout)
         if registry.errors:
             self.banner.show_error(registry.error_summary())
         after_first_frame(self, self.start)  # loading data and importing torch would slow the first frame
@@ -324,7 +326,7 @@ class MainWindow(QMainWindow):
         self.set_experiment(self.experiment.initial_state())
         if lesson_error:
             self.banner.show_error(lesson_error)
-        self.presentation_action.setChecked(self.settings.value("presentation", False, type=bool))
+        self.presentation_action.setChecked(read_value(self.settings, "presentation", bool, False))
         self.started = True
         self._detect_devices()
 

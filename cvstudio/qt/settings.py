@@ -7,6 +7,7 @@ points elsewhere, so tests and screenshots never touch the user's settings.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 SETTINGS_ENV = "CVSTUDIO_SETTINGS"
+log = logging.getLogger(__name__)
 
 
 def open_settings(path: Path | None = None) -> QSettings:
@@ -22,6 +24,23 @@ def open_settings(path: Path | None = None) -> QSettings:
     if path is not None:
         return QSettings(str(path), QSettings.Format.IniFormat)
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "cvstudio", "cvstudio")
+
+
+def read_value(settings: QSettings, key: str, kind: type, default: Any = None) -> Any:
+    """``key``'s value if it is a ``kind``, else ``default``, with a note in the log.
+
+    A hand-edited or damaged settings file must not stop the app from
+    starting: Qt raises on a restore given a value of the wrong type.
+    """
+    value = settings.value(key)
+    if value is None:
+        return default
+    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
+        return value
+    log.warning("settings %s: %r is %r, not a %s; using the default", settings.fileName(), key, value, kind.__name__)
+    return default
 
 
 def read_json(settings: QSettings, key: str) -> Any:

@@ -181,3 +181,73 @@ def test_a_failing_pipeline_is_reported_and_the_others_run_as_in_the_app(tmp_pat
     (run_dir,) = out.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and set(summary["pipelines"]) == {"mlp"}
+
+
+def fill_the_disk(monkeypatch, fails):
+    """Writes of files for which ``fails(name, data)`` is true stop half-way with ENOSPC, as on a full disk."""
+    import errno
+    from pathlib import Path
+
+    def failing(real):
+        def write(self, data, *args, **kwargs):
+            if fails(self.name, data):
+                real(self, data[: len(data) // 2], *args, **kwargs)
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(self, data, *args, **kwargs)
+        return write
+
+    monkeypatch.setattr(Path, "write_text", failing(Path.write_text))
+    monkeypatch.setattr(Path, "write_bytes", failing(Path.write_bytes))
+
+
+FULL_DISK_EXPERIMENT = '[dataset]\nname = "tiny"\n[[deep]]\nmodel = "mlp"\nepochs = 2\n'
+
+
+def test_a_full_disk_names_the_file_and_the_status_says_what_was_written(tmp_path, tiny_plugin, capsys, monkeypatch):
+    fill_the_disk(monkeypatch, lambda name, data: ".summary.json." in name)
+    out = tmp_path / "runs"
+    assert main(["run", str(write(tmp_path, FULL_DISK_EXPERIMENT)), "--out", str(out)]) == 1
+    (run_dir,) = out.iterdir()
+    err = capsys.readouterr().err
+    assert f"error: could not write {run_dir / 'summary.json'}: No space left on device" in err
+    assert f"the run so far is kept, marked failed, in {run_dir}" in err
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "failed"
+    assert not [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_full_disk_that_takes_the_status_too_is_not_reported_as_marked(tmp_path, tiny_plugin, capsys, monkeypatch):
+    def fails(name, data):
+        final_status = ".status.json." in name and '"running"' not in str(data)
+        return final_status or ".mlp.pt." in name or ".summary.json." in name
+
+    fill_the_disk(monkeypatch, fails)
+    out = tmp_path / "runs"
+    assert main(["run", str(write(tmp_path, FULL_DISK_EXPERIMENT)), "--out", str(out)]) == 1
+    (run_dir,) = out.iterdir()
+    err = capsys.readouterr().err
+    assert f"error: could not write {run_dir / 'checkpoints' / 'mlp.pt'}: No space left on device" in err
+    assert "marked failed" not in err and "its status could not be written" in err
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "running"
+    assert not [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_end_a_run_like_ctrl_c(tmp_path, tiny_plugin, signal_name):
+    import signal
+    import time
+
+    signum = getattr(signal, signal_name)
+    experiment = write(tmp_path, '[dataset]\nname = "tiny"\n[[deep]]\nmodel = "mlp"\nepochs = 1000\n')
+    out = tmp_path / "runs"
+    process = subprocess.Popen([sys.executable, "-m", "cvstudio", "run", str(experiment), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(out.glob("*/checkpoints/mlp.pt")) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum
+    (run_dir,) = out.iterdir()
+    assert f"cancelled; the run so far is kept, marked cancelled, in {run_dir}" in err
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "cancelled"
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "cancelled"

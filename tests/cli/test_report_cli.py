@@ -144,3 +144,38 @@ def test_a_lesson_report_without_runs_says_what_to_do(course, tmp_path, capsys):
     assert "no saved runs of 'Tiny course' yet; run its steps first" in capsys.readouterr().err
     assert main(["report"]) == 2
     assert "give run folders or --lesson" in capsys.readouterr().err
+
+
+def test_one_damaged_run_stops_neither_the_listing_nor_the_csv_nor_the_report(course, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "runs"
+    assert main(["run", str(course), "--out", str(out), "--step", "1"]) == 0
+    (good,) = out.iterdir()
+    damage = {"status-list": ("status.json", "[]"), "summary-null": ("summary.json", '{"pipelines": null}'),
+              "summary-list": ("summary.json", "[1, 2, 3]")}
+    for name, (file, text) in damage.items():
+        shutil.copytree(good, out / f"{good.name}-{name}")
+        (out / f"{good.name}-{name}" / file).write_text(text)
+    with open(good / "metrics.jsonl", "a") as stream:
+        stream.write('{"kind": "epoch", "epoch": 1}\n[1]\n{"kind": "final"}\n')
+    capsys.readouterr()
+
+    table = tmp_path / "all.csv"
+    assert main(["runs", "--out", str(out), "--csv", str(table)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert len(listing) == 4 and f"{good.name}  completed" in listing
+    assert (f"{good.name}-status-list  unreadable  ({out / (good.name + '-status-list') / 'status.json'} "
+            "is not a run status)") in listing
+    with open(table, newline="") as stream:
+        rows = {r["run"]: r for r in csv.DictReader(stream)}
+    for name in ("summary-null", "summary-list"):
+        row = rows[f"{good.name}-{name}"]
+        assert row["status"] == "unreadable"
+        assert f"{out / (good.name + '-' + name) / 'summary.json'} is not a run summary" in row["title"]
+    assert rows[good.name]["pipeline"] == "moments"
+
+    report = tmp_path / "all.html"
+    assert main(["report", *map(str, sorted(out.iterdir())), "-o", str(report)]) == 0
+    page = report.read_text()
+    assert page.count("Unreadable:") == 2 and page.count("<h2>Experiment one</h2>") == 2

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
@@ -201,3 +202,20 @@ def test_every_network_of_the_experiment_is_edited_and_trained_in_turn(qtbot, ma
     assert [d.get("label") for d in window.experiment_state()["deep"]] == ["Second MLP"]
     networks.editors[0].removed.emit(networks.editors[0])
     assert window.experiment_state()["deep"] == []
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_ctrl_c_sigterm_and_sighup_close_the_window_as_a_close_would(qtbot, make_window, signal_name):
+    import os
+    import signal
+
+    from cvstudio.qt.app import closing_on_signals
+
+    window = make_window(epochs=500)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: len(window.training.series["batch_loss"].x) >= 1, timeout=30000)
+    run = window.runs["deep"]
+    with closing_on_signals(window):
+        os.kill(os.getpid(), getattr(signal, signal_name))
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
+    assert run.status == "cancelled" and not window.workers

@@ -151,3 +151,38 @@ def test_a_failing_pipeline_is_reported_and_the_others_run_to_the_end_as_headles
     banner = window.banner.message.text()
     assert "1 of 2 pipeline(s) failed ('broken': classifier 'broken' from plugin 'BrokenClassifier'" in banner
     assert "ValueError: no estimator today" in window.banner.details
+
+
+def test_settings_of_the_wrong_type_fall_back_to_their_defaults(qtbot, make_window, settings_path: Path, caplog):
+    settings_path.write_text("[General]\ngeometry=not a geometry\nwindow_state=3\npresentation=maybe\ntheme=@Invalid()\n")
+    window = make_window()
+    assert window.isVisible() and window.theme.name == "dark" and not window.presentation_action.isChecked()
+    assert "'geometry' is 'not a geometry', not a QByteArray; using the default" in caplog.text
+    assert "'presentation' is 'maybe', not a bool" in caplog.text
+
+
+def test_one_damaged_run_and_a_dead_one_are_shown_as_such_and_the_app_opens(qtbot, make_window, store):
+    import time
+
+    from cvstudio.core.runs import write_json
+
+    damaged, dead = store.create("damaged"), store.create("dead")
+    (damaged.path / "summary.json").write_text('{"pipelines": null}')
+    stale = time.time() - 3600
+    write_json(dead.path / "status.json", {"status": "running", "pid": 1, "host": "a laptop that was switched off",
+                                           "process_started": 0.0, "updated": stale, "heartbeat": stale})
+    window = make_window()
+    panel = window.runs_panel
+    panel.refresh()
+    rows = {panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())}
+    assert rows[damaged.id].text(1) == "unreadable"
+    assert f"{damaged.path / 'summary.json'} is not a run summary" in rows[damaged.id].text(2)
+    assert rows[dead.id].text(1) == "interrupted"
+
+
+def test_a_bad_split_in_the_experiment_file_is_named_and_the_window_still_loads(qtbot, make_window, lesson):
+    path = lesson()
+    path.write_text(path.read_text().replace("val = 0.25", 'val = "a lot"'))
+    window = make_window(path=path)
+    assert "[split] parameter 'val' must be a number" in window.banner.message.text()
+    assert window.dataset is not None

@@ -182,7 +182,7 @@ class RunController(QObject):
         """Show a saved run's curves and results again."""
         window = self.window
         try:
-            summary = run.read("summary.json")
+            summary = run.summary()
             evaluations = {
                 label: (record["kind"], Evaluation.from_dict(run.read(record["evaluation"])["test"]))
                 for label, record in summary.get("pipelines", {}).items()

@@ -18,19 +18,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cvstudio.core.runs import Run, RunStore
+from cvstudio.core.runs import UNREADABLE, Run, RunStore, UnreadableRun
 from cvstudio.qt.panels.compare import CompareView
 from cvstudio.qt.widgets import name_widget
 
 
-def describe(run: Run) -> tuple[str, str]:
-    """The run's title and one line of results, from its summary if it has one."""
+def describe(run: Run) -> tuple[str, str, str]:
+    """The run's status, title and one line of results; an unreadable run says which file and why."""
     try:
-        summary = run.read("summary.json")
-    except (OSError, ValueError):
-        return "", ""
-    results = ", ".join(f"{name} {p['test_accuracy']:.1%}" for name, p in summary.get("pipelines", {}).items())
-    return summary.get("title", ""), results
+        summary = run.summary()
+    except UnreadableRun as exc:
+        return UNREADABLE, str(exc), ""
+    results = ", ".join(f"{name} {p['test_accuracy']:.1%}" for name, p in summary.get("pipelines", {}).items()
+                        if "test_accuracy" in p)
+    return run.status, summary.get("title", ""), results
 
 
 class RunsPanel(QWidget):
@@ -77,8 +78,8 @@ class RunsPanel(QWidget):
     def refresh(self) -> None:
         self.tree.clear()
         for run in self.store.runs():
-            title, results = describe(run)
-            item = QTreeWidgetItem([run.id, run.status, title, results])
+            status, title, results = describe(run)
+            item = QTreeWidgetItem([run.id, status, title, results])
             item.setData(0, Qt.ItemDataRole.UserRole, run)
             item.setToolTip(0, str(run.path))
             self.tree.addTopLevelItem(item)

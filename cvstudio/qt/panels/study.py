@@ -44,7 +44,7 @@ class StudyPanel(QWidget):
 
     def read_summary(self, run: Any) -> dict[str, Any]:
         """A saved run's summary, with the view reset and titled for it."""
-        summary = run.read("summary.json")
+        summary = run.summary()
         self.reset()
         self.heading.setText(summary["title"])
         return summary
