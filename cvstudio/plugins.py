@@ -38,6 +38,8 @@ class UnknownComponentError(LookupError):
 
 @dataclass(frozen=True)
 class PluginError:
+    """One problem with a plugin: which plugin, which hook (None: while importing it), what, and the traceback."""
+
     plugin: str
     hook: str | None
     message: str
@@ -57,6 +59,7 @@ class PluginInfo:
 
     @property
     def status(self) -> str:
+        """``ok``, ``partly loaded`` (some hooks failed), ``failed`` (nothing loaded) or ``disabled``."""
         if not self.enabled:
             return "disabled"
         if not self.errors:
@@ -66,7 +69,12 @@ class PluginInfo:
 
 @dataclass
 class Registry:
-    """Specs by kind and name, plus every plugin and every error met while loading."""
+    """Specs by kind and name, plus every plugin and every error met while loading.
+
+    ``plugins`` maps each plugin's name to its :class:`PluginInfo`, in load
+    order (built-ins first). A panel reads the window's ``registry`` to list
+    what is installed; it never registers anything itself.
+    """
 
     plugin_manager: pluggy.PluginManager
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
@@ -77,6 +85,7 @@ class Registry:
 
     @property
     def disabled(self) -> frozenset[str]:
+        """Names of the plugins listed but not loaded, because the user unticked them."""
         return frozenset(name for name, info in self.plugins.items() if not info.enabled)
 
     def reload(self, disabled: Iterable[str] | None = None) -> Registry:
@@ -92,6 +101,7 @@ class Registry:
 
     @property
     def errors(self) -> list[PluginError]:
+        """Every error met while loading, of every plugin."""
         return [error for info in self.plugins.values() for error in info.errors]
 
     def error_summary(self, limit: int = 160) -> str:
@@ -111,15 +121,18 @@ class Registry:
         return head + "; ".join(first(info) for info in failing) + ". The Plugins view shows the details and tracebacks."
 
     def specs(self, kind: str) -> dict[str, Spec]:
+        """The specs of one kind by name: ``datasets``, ``feature_extractors``, ``classifiers``, ``models``, ``panels``."""
         return {name: spec for name, (spec, _) in self.components[kind].items()}
 
     def get(self, kind: str, name: str) -> Spec:
+        """The spec of ``kind`` called ``name``; UnknownComponentError, with the nearest name, if there is none."""
         try:
             return self.components[kind][name][0]
         except KeyError:
             raise UnknownComponentError(self._unknown_message(kind, name)) from None
 
     def plugin_of(self, kind: str, name: str) -> str:
+        """The name of the plugin that provided this component."""
         return self.components[kind][name][1]
 
     def _unknown_message(self, kind: str, name: str) -> str:

@@ -168,9 +168,11 @@ class Spec:
 
     @property
     def display_name(self) -> str:
+        """What the app shows: the title, or the name when there is none."""
         return self.title or self.name
 
     def param(self, name: str) -> Param:
+        """The parameter called ``name``; SpecError listing the others if there is none."""
         for param in self.params:
             if param.name == name:
                 return param
@@ -178,6 +180,7 @@ class Spec:
         raise SpecError(f"{self.kind} '{self.name}' has no parameter '{name}' (it has: {known})")
 
     def defaults(self) -> dict[str, Any]:
+        """Every parameter's default, by name."""
         return {p.name: p.default for p in self.params}
 
     def resolve(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -192,6 +195,7 @@ class Spec:
         return resolved
 
     def load_factory(self) -> Callable[..., Any]:
+        """The factory, imported now if it is a ``"module:attr"`` string."""
         return load_object(self.factory) if isinstance(self.factory, str) else self.factory
 
     def create(self, *args: Any, **values: Any) -> Any:

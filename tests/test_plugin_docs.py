@@ -8,6 +8,7 @@ import pytest
 
 import cvstudio.testing
 from cvstudio import hookspecs
+from cvstudio.plugins import HOOKS as PLUGIN_HOOKS
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_PATH = ROOT / "docs" / "plugins.md"
@@ -15,6 +16,23 @@ GUIDE = GUIDE_PATH.read_text(encoding="utf-8")
 HOOKS = {name: fn for name, fn in vars(hookspecs).items() if name.startswith("cvstudio_") and callable(fn)}
 TEST_FILES = [p for p in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("plugins/examples/*/tests/*.py")]
               if p.resolve() != Path(__file__).resolve()]
+
+
+def implementers() -> dict[str, set[str]]:
+    """Hook → the built-in and example plugins that implement it (examples read as files, not installed)."""
+    from cvstudio.plugins import load_registry
+
+    registry = load_registry(autoload=False, directories=[])
+    found = {hook: set() for hook in HOOKS}
+    for kind, hook in PLUGIN_HOOKS.items():
+        found[hook] |= {registry.plugin_of(kind, spec) for spec in registry.specs(kind)}
+    for package in ROOT.glob("plugins/examples/*/*/__init__.py"):
+        text = package.read_text(encoding="utf-8")
+        found.update({hook: found[hook] | {package.parent.name} for hook in HOOKS if f"def {hook}(" in text})
+    return found
+
+
+IMPLEMENTERS = implementers()
 
 
 def signature(name: str) -> str:
@@ -44,7 +62,11 @@ def test_every_hook_section_gives_returns_firstresult_an_example_and_a_user(name
     assert f"**firstresult**: {'yes' if firstresult else 'no'}" in body
     assert "**Returns**" in body and "**Arguments**" in body
     assert "```python\n" in body and f"def {name}(" in body, "the section needs an example implementation"
-    assert re.search(r"\*\*Used by\*\*:.*\]\(\.\./plugins/", body), "link to a plugin that implements it"
+    used_by = re.search(r"\*\*Used by\*\*:(.*)", body)
+    assert used_by, "name a plugin that implements it"
+    named = re.findall(r"`([\w-]+)`", used_by.group(1))
+    wrong = [plugin for plugin in named if plugin not in IMPLEMENTERS[name]]
+    assert named and not wrong, f"{wrong or 'no plugin'} named as using {name}; it is implemented by {IMPLEMENTERS[name]}"
 
 
 @pytest.mark.parametrize("name", sorted(HOOKS))
@@ -66,3 +88,13 @@ def test_every_shipped_fixture_and_contract_check_is_documented():
     assert fixtures and checks
     undocumented = [name for name in fixtures + checks if f"`{name}" not in GUIDE]
     assert not undocumented, f"docs/plugins.md does not describe {undocumented}"
+
+
+def test_the_quickstart_scaffold_command_works_as_written(tmp_path):
+    from cvstudio.cli import main
+
+    arguments = re.search(r"^cvstudio plugin new ([^#\n]+)", GUIDE, re.MULTILINE).group(1).split()
+    assert arguments[0].startswith("cvstudio-"), "the guide recommends cvstudio-<something>: its example uses it"
+    assert main(["plugin", "new", *arguments, "--dir", str(tmp_path)]) == 0
+    package = arguments[0].replace("-", "_")
+    assert (tmp_path / arguments[0] / package).is_dir() and f"cvstudio plugin check {package}" in GUIDE

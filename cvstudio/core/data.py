@@ -64,17 +64,21 @@ class ImageDataset:
 
     @property
     def num_classes(self) -> int:
+        """How many classes: ``len(class_names)``."""
         return len(self.class_names)
 
     @property
     def channels(self) -> int:
+        """1 for grey images, 3 for colour (RGB)."""
         return int(self.images.shape[-1])
 
     @property
     def image_size(self) -> tuple[int, int]:
+        """(height, width) in pixels, the same for every image."""
         return int(self.images.shape[1]), int(self.images.shape[2])
 
     def class_counts(self) -> np.ndarray:
+        """Images of each class, in the order of ``class_names``."""
         return np.bincount(self.labels, minlength=len(self.class_names))
 
 

@@ -43,6 +43,7 @@ SPLIT_PARAMS = (
 SPLIT_DEFAULTS = {p.name: p.default for p in SPLIT_PARAMS}
 COMPARE = "compare"
 DEFAULT_TITLE = "Untitled experiment"
+REFERENCE = "docs/experiments.md"  # named in messages about the file's form
 # What an experiment can measure besides the default head-to-head comparison: the
 # ``[study]`` table's ``kind`` → the module that parses its options and runs it.
 # Each module has ``TITLE``, ``parse_options(table) -> dict`` (raising ExperimentError)
@@ -215,7 +216,9 @@ def _split(value: Any) -> dict[str, Any]:
 def _classical(entry: Any, number: int, registry: Registry) -> ClassicalConfig:
     where = f"[[classical]] #{number}"
     entry = _table(entry, where)
-    check_keys(entry, {"label", "features", "classifier"}, where)
+    check_keys(entry, {"label", "features", "classifier"}, where,
+               "a component's parameters go with its name: features = [{ name = \"hog\", params = { ... } }], "
+               "classifier = { name = \"knn\", params = { ... } }")
     features = entry.get("features")
     if isinstance(features, (str, dict)):
         features = [features]
@@ -234,10 +237,18 @@ def _deep(entry: Any, number: int, registry: Registry) -> DeepConfig:
         raise ExperimentError(f"{where} needs a 'model', e.g. model = \"lenet5\"")
     label = entry.pop("label", None)
     model = _component(entry.pop("model"), "models", where, registry)
+    model_params = {p.name for p in registry.get("models", model.name).params}
+    misplaced = sorted(key for key in entry if key == "params" or key in model_params)
+    if misplaced:
+        what = "'params'" if misplaced == ["params"] else f"'{misplaced[0]}' is a parameter of model '{model.name}':"
+        example = ", ".join(f"{key} = ..." for key in misplaced if key != "params") or "..."
+        raise ExperimentError(f"{where}: {what} a model's parameters go with its name: "
+                              f"model = {{ name = \"{model.name}\", params = {{ {example} }} }} (see {REFERENCE})")
     try:
         training = TrainConfig.from_params(entry)
     except SpecError as exc:
-        raise ExperimentError(f"{where}: {exc}") from None
+        raise ExperimentError(f"{where}: {exc}; a [[deep]] table holds 'model', 'label' and training settings "
+                              f"(see {REFERENCE})") from None
     return DeepConfig(str(label or model.name), model, training)
 
 
@@ -246,7 +257,10 @@ def _component(value: Any, kind: str, where: str, registry: Registry) -> Compone
     if isinstance(value, str):
         name, params = value, {}
     elif isinstance(value, Mapping):
-        check_keys(value, {"name", "params"}, where)
+        extra = sorted(set(value) - {"name", "params"})
+        check_keys(value, {"name", "params"}, where,
+                   f"parameters go in the params table: {{ name = \"{value.get('name', '...')}\", "
+                   f"params = {{ {extra[0] if extra else '...'} = ... }} }}")
         name, params = value.get("name"), _table(value.get("params", {}), f"{where} params")
     else:
         name, params = None, {}
@@ -288,11 +302,12 @@ def typed_options(table: Mapping[str, Any], options: tuple[Param, ...], where: s
         raise ExperimentError(f"{where} {exc}") from None
 
 
-def check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    """Refuse a misspelled key at once, naming the keys that would be understood there."""
+def check_keys(table: Mapping[str, Any], allowed: set[str], where: str, hint: str = "") -> None:
+    """Refuse a misspelled key at once, naming the keys that would be understood there (and ``hint``, the right form)."""
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise ExperimentError(f"unknown key '{unknown[0]}' in {where} (allowed: {', '.join(sorted(allowed))})")
+        raise ExperimentError(f"unknown key '{unknown[0]}' in {where} (allowed: {', '.join(sorted(allowed))})"
+                              + (f"; {hint} (see {REFERENCE})" if hint else ""))
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class FeatureExtractor:
     name: str = "feature"
 
     def fit(self, images: np.ndarray) -> FeatureExtractor:
+        """Learn from the training images (N, H, W, C) uint8, if the extractor needs to; returns itself."""
         return self
 
     def output_dim(self, image_shape: tuple[int, int, int]) -> int:

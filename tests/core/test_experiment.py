@@ -212,3 +212,30 @@ def test_a_failing_pipeline_is_reported_and_the_others_run_to_the_end(cvstudio_r
     assert summary["failed"]["broken"]["kind"] == "classical"
     assert "no estimator today" in summary["failed"]["broken"]["error"]
     assert "no estimator today" in run.read("status.json")["error"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"deep": [{"model": "lenet5", "params": {"dropout": 0.1}}]},
+     r"\[\[deep\]\] #1: 'params' a model's parameters go with its name: "
+     r"model = \{ name = \"lenet5\", params = \{ \.\.\. \} \} \(see docs/experiments.md\)"),
+    ({"deep": [{"model": "mlp", "hidden": 64}]},
+     r"'hidden' is a parameter of model 'mlp': a model's parameters go with its name: "
+     r"model = \{ name = \"mlp\", params = \{ hidden = \.\.\. \} \}"),
+    ({"deep": [{"model": "mlp", "epoch": 3}]},
+     r"unknown training setting 'epoch'.*a \[\[deep\]\] table holds 'model', 'label' and training settings"),
+    ({"classical": [{"features": ["hog"], "classifier": "knn", "params": {"k": 3}}]},
+     r"unknown key 'params' in \[\[classical\]\] #1.*classifier = \{ name = \"knn\", params = \{ \.\.\. \} \}"),
+    ({"dataset": {"name": "tiny", "per_class": 10}},
+     r"unknown key 'per_class' in \[dataset\].*\{ name = \"tiny\", params = \{ per_class = \.\.\. \} \}"),
+])
+def test_parameters_in_the_wrong_place_are_told_the_right_form(registry, change, message):
+    with pytest.raises(ExperimentError, match=message):
+        parse_experiment({**TINY, **change}, registry)
+
+
+def test_the_documented_forms_parse(registry):
+    """The forms the reference and the error messages above give: plain names and name + params tables."""
+    experiment = parse_experiment({**TINY, "classical": [{"features": "color-moments", "classifier": "knn"}],
+                                   "deep": [{"model": {"name": "mlp", "params": {"hidden": 32}}, "epochs": 1}]},
+                                  registry)
+    assert experiment.classical[0].classifier.name == "knn" and experiment.deep[0].model.params["hidden"] == 32
