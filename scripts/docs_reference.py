@@ -42,7 +42,8 @@ API = [
                          "cvstudio.contracts:ContractError"]),
     ("Test fixtures", ["cvstudio.testing:cvstudio_registry", "cvstudio.testing:cvstudio_registry_with",
                        "cvstudio.testing:cvstudio_installed_plugin", "cvstudio.testing:tiny_dataset",
-                       "cvstudio.testing:cvstudio_main_window"]),
+                       "cvstudio.testing:cvstudio_main_window", "cvstudio.testing:tiny_experiment",
+                       "cvstudio.testing:run_to_end"]),
 ]
 
 API_HEADER = """<!-- Generated from the docstrings by scripts/docs_reference.py: edit those, then run it. -->
@@ -107,7 +108,7 @@ def render_object(reference: str) -> str:
     module, _, name = reference.partition(":")
     obj = load(reference)
     public_module = "cvstudio" if hasattr(importlib.import_module("cvstudio"), name) else module
-    if module == "cvstudio.testing" and name.startswith(("cvstudio_", "tiny_")):
+    if hasattr(obj, "_fixture_function_marker") or hasattr(obj, "_pytestfixturefunction"):
         function = fixture_function(obj)
         text = f"### fixture `{name}`\n\n{clean(function.__doc__)}\n"
         returns = inspect.signature(function).return_annotation

@@ -74,10 +74,21 @@ def test_every_hook_has_a_test(name):
     assert any(name in p.read_text(encoding="utf-8") for p in TEST_FILES), f"no test mentions {name}"
 
 
-def test_every_relative_link_in_the_guide_resolves():
-    links = re.findall(r"\]\((?!https?:|#)([^)]+)\)", GUIDE)
+def anchors(markdown: str) -> set[str]:
+    """The anchors of a page's headings, as GitHub makes them."""
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.*)$", markdown, re.MULTILINE)}
+
+
+def test_every_link_in_the_guide_resolves_to_a_page_and_heading():
+    links = re.findall(r"\]\((?!https?:)([^)]+)\)", GUIDE)
     assert links
-    missing = [link for link in links if not (GUIDE_PATH.parent / link).exists()]
+    missing = []
+    for link in links:
+        path, _, anchor = link.partition("#")
+        target = GUIDE_PATH.parent / path if path else GUIDE_PATH
+        if not target.exists() or (anchor and anchor not in anchors(target.read_text(encoding="utf-8"))):
+            missing.append(link)
     assert not missing, f"broken links in docs/plugins.md: {missing}"
 
 
