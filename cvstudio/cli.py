@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with signals_interrupt():  # SIGTERM, SIGHUP: like Ctrl-C, so a run is closed, not left running
             return COMMANDS[command](args)
     except KeyboardInterrupt as interrupt:
-        print("\ncancelled", file=sys.stderr)
+        print("\ncancelled" + (f" {interrupt}" if str(interrupt) else ""), file=sys.stderr)
         return exit_code(interrupt)
     except Exception as exc:  # noqa: BLE001 - the CLI reports, it does not crash
         if getattr(args, "debug", False):

@@ -243,8 +243,10 @@ class _Loader:
         try:
             plugin = load()
             self.registry.plugin_manager.register(plugin, name=unique)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the others
-            info.errors.append(_error(unique, None, f"could not load: {exc}", exc))
+        except KeyboardInterrupt as exc:
+            raise PluginInterrupted(f"while loading plugin '{unique}' ({location})") from exc
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not stop the others
+            info.errors.append(_error(unique, None, f"could not load: {_failure(exc)}", exc))
             return
         try:
             self.registry.plugin_manager.check_pending()
@@ -267,8 +269,10 @@ class _Loader:
         info = self.registry.plugins[plugin_name]
         try:
             specs = function()
-        except Exception as exc:  # noqa: BLE001
-            info.errors.append(_error(plugin_name, hook_name, f"{type(exc).__name__}: {exc}", exc))
+        except KeyboardInterrupt as exc:
+            raise PluginInterrupted(f"in {hook_name} of plugin '{plugin_name}'") from exc
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            info.errors.append(_error(plugin_name, hook_name, _failure(exc, with_type=True), exc))
             return
         if not isinstance(specs, (list, tuple)):
             info.errors.append(PluginError(plugin_name, hook_name, f"returned {type(specs).__name__}, not a list of specs"))
@@ -311,6 +315,17 @@ def _import_file(path: Path) -> ModuleType:
         del sys.modules[module_name]
         raise
     return module
+
+
+class PluginInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a KeyboardInterrupt) while a plugin's code ran: it goes on up, naming the plugin."""
+
+
+def _failure(exc: BaseException, with_type: bool = False) -> str:
+    """What went wrong in plugin code, for its error record; a sys.exit() there is named as such."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}), which cvstudio ignores; raise an exception instead"
+    return f"{type(exc).__name__}: {exc}" if with_type else str(exc)
 
 
 def _error(plugin: str, hook: str | None, message: str, exc: BaseException) -> PluginError:

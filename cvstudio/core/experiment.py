@@ -554,6 +554,10 @@ def with_outcome(
     except Exception as exc:
         _close_after(exc, run, summary, "failed", f"{type(exc).__name__}: {exc}")
         raise
+    except SystemExit as exc:  # plugin code calling sys.exit() must not end the program, its run left running
+        error = f"plugin code called sys.exit({exc.code!r}) during the run; it should raise an exception instead"
+        _close_after(exc, run, summary, "failed", error)
+        raise RuntimeError(error) from exc
     close_run(run, summary, "completed")
     return summary
 

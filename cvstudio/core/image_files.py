@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
@@ -9,6 +10,9 @@ import numpy as np
 
 T = TypeVar("T")
 READ_CHUNK = 16  # files per task of the reading pool: fewer hand-overs than one task per file
+# Larger images are refused from their header: decoding one takes gigabytes (OpenCV itself stops at 1 gigapixel).
+MAX_PIXELS = 250_000_000
+HEADER_BYTES = 64 * 1024  # enough to reach a JPEG's frame header past its EXIF thumbnail
 
 
 class UnreadableImage(ValueError):
@@ -16,22 +20,62 @@ class UnreadableImage(ValueError):
 
 
 def read_image(path: Path) -> np.ndarray:
-    """The image at ``path`` as uint8 RGB (H, W, 3) or grey (H, W, 1)."""
+    """The image at ``path`` as uint8 RGB (H, W, 3) or grey (H, W, 1).
+
+    Every way a file can fail (unreadable, corrupt, too large to decode, an
+    error inside the decoder) is an :class:`UnreadableImage`, so that a folder
+    skips the file with its reason and goes on.
+    """
     import cv2
 
     try:
         data = np.fromfile(path, dtype=np.uint8)  # with imdecode: non-ASCII paths work on Windows too
     except OSError as exc:
         raise UnreadableImage(f"cannot be read: {exc.strerror or exc}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise UnreadableImage("not a readable image: the file is empty, corrupt or in an unsupported format")
-    image = _to_uint8(image)
-    if image.ndim == 2:
-        return image[..., None]
-    if image.shape[2] == 4:
-        image = over_white(image)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    size = declared_size(data[:HEADER_BYTES].tobytes())
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        width, height = size
+        raise UnreadableImage(f"declares {width}×{height} pixels ({width * height / 1e6:,.0f} megapixels), more "
+                              f"than the {MAX_PIXELS / 1e6:.0f} megapixels cvstudio decodes; shrink it first")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        if image is None:
+            raise UnreadableImage("not a readable image: the file is empty, corrupt or in an unsupported format")
+        image = _to_uint8(image)
+        if image.ndim == 2:
+            return image[..., None]
+        if image.shape[2] == 4:
+            image = over_white(image)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    except (cv2.error, MemoryError) as exc:
+        reason = "too large to decode in the memory left" if isinstance(exc, MemoryError) else str(exc).strip()
+        raise UnreadableImage(f"cannot be decoded: {reason.splitlines()[-1]}") from None
+
+
+def declared_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) as a PNG, JPEG, BMP or GIF header declares it, read before anything is decoded."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+        return struct.unpack(">II", head[16:24])
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return struct.unpack("<HH", head[6:10])
+    if head.startswith(b"BM") and len(head) >= 26:
+        width, height = struct.unpack("<ii", head[18:26])
+        return abs(width), abs(height)
+    if head.startswith(b"\xff\xd8"):
+        return _jpeg_size(head)
+    return None
+
+
+def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+    """The size in a JPEG's start-of-frame segment, if it is within ``head``."""
+    position = 2
+    while position + 9 <= len(head) and head[position] == 0xFF:
+        marker, length = head[position + 1], struct.unpack(">H", head[position + 2:position + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", head[position + 5:position + 9])
+            return width, height
+        position += 2 + length
+    return None
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

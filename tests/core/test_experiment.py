@@ -239,3 +239,25 @@ def test_the_documented_forms_parse(registry):
                                    "deep": [{"model": {"name": "mlp", "params": {"hidden": 32}}, "epochs": 1}]},
                                   registry)
     assert experiment.classical[0].classifier.name == "knn" and experiment.deep[0].model.params["hidden"] == 32
+
+
+def test_plugin_code_calling_sys_exit_during_a_run_fails_the_run_instead_of_ending_the_program(
+        cvstudio_registry_with, tmp_path, monkeypatch):
+    import cvstudio.testing
+
+    def quitting_dataset(**params):
+        raise SystemExit(5)
+
+    monkeypatch.setattr(cvstudio.testing, "quitting_dataset", quitting_dataset, raising=False)
+
+    class Quitter:
+        @hookimpl
+        def cvstudio_register_datasets(self):
+            return [DatasetSpec(name="quitter", description="Quits.", factory="cvstudio.testing:quitting_dataset")]
+
+    registry = cvstudio_registry_with(Quitter())
+    experiment = parse_experiment({**TINY, "dataset": {"name": "quitter"}}, registry)
+    run = RunStore(tmp_path).create(experiment.title)
+    with pytest.raises(RuntimeError, match=r"plugin code called sys.exit\(5\) during the run"):
+        drain(run_experiment(experiment, registry, run, TaskState()))
+    assert run.status == "failed" and "sys.exit(5)" in run.read("status.json")["error"]

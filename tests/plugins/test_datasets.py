@@ -272,3 +272,32 @@ def test_first_per_class_is_balanced_and_in_order():
     assert first_per_class(labels, 3).tolist() == [0, 3, 6]
     assert first_per_class(labels, 6).tolist() == [0, 1, 3, 5, 6, 7]
     assert first_per_class(labels, 0).tolist() == list(range(9))
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A small PNG file whose header declares ``width`` × ``height`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100_000))
+            + chunk(b"IEND", b""))
+
+
+def test_an_image_declaring_a_gigapixel_is_skipped_with_its_reason(image_tree: Path):
+    (image_tree / "dog" / "giant.png").write_bytes(_png_declaring(40_000, 30_000))
+    data = SPECS["image-folder"].create(root=str(image_tree), image_size=24)
+    assert data.class_counts().tolist() == [4, 3]
+    skipped = {Path(s.path).name: s.reason for s in data.skipped}
+    assert "declares 40000×30000 pixels (1,200 megapixels)" in skipped["giant.png"]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp"])
+def test_the_declared_size_is_read_from_the_header(suffix):
+    from cvstudio.core.image_files import declared_size
+
+    ok, encoded = cv2.imencode(suffix, _bgr(30, 40, (1, 2, 3)))
+    assert declared_size(encoded.tobytes()) == (40, 30)
