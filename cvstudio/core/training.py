@@ -82,9 +82,18 @@ class Normalization:
     std: tuple[float, ...]
 
     @classmethod
-    def of(cls, images: np.ndarray) -> Normalization:
-        pixels = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
-        return cls(tuple(pixels.mean(0).tolist()), tuple(np.maximum(pixels.std(0), 1e-3).tolist()))
+    def of(cls, images: np.ndarray, chunk: int = 1024) -> Normalization:
+        """Summed a chunk of images at a time: a float64 copy of them all would take 8 times their memory."""
+        channels = images.shape[-1]
+        total, squares, count = np.zeros(channels), np.zeros(channels), 0
+        for start in range(0, len(images), chunk):
+            pixels = images[start:start + chunk].reshape(-1, channels).astype(np.float64) / 255.0
+            total += pixels.sum(0)
+            squares += np.square(pixels).sum(0)
+            count += len(pixels)
+        mean = total / max(count, 1)
+        std = np.sqrt(np.maximum(squares / max(count, 1) - mean**2, 0.0))
+        return cls(tuple(mean.tolist()), tuple(np.maximum(std, 1e-3).tolist()))
 
 
 @dataclass(frozen=True)

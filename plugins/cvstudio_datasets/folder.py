@@ -16,6 +16,7 @@ import numpy as np
 
 from cvstudio.core.data import DatasetError, ImageDataset, SkippedFile
 from cvstudio.core.image_files import UnreadableImage, read_image, read_many
+from cvstudio.core.memory import check_fits, image_bytes
 from cvstudio_datasets import folder_cache
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -84,6 +85,8 @@ def _decoded(folder: Path, paths: list[Path], size: int, color: str) -> folder_c
     params = {"image_size": size, "color": color}
     where, key = folder_cache.cache_path(folder, params), folder_cache.content_key(paths, params)
     shape = (size, size, 1 if color == "grayscale" else 3)
+    check_fits(image_bytes(len(paths), *shape), f"the folder '{folder}' ({len(paths):,} files at {size}×{size})",
+               "lower image_size or use fewer images")
     cached = folder_cache.load(where, key, len(paths), shape)
     if cached is not None:
         return cached

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from cvstudio.core.data import ImageDataset
+from cvstudio.core.memory import check_fits, image_bytes
 
 SHAPE_NAMES = ("circle", "square", "triangle", "star", "cross", "ring", "crescent", "arrow")
 
@@ -25,6 +26,8 @@ _SUBPIXEL_BITS = 4  # cv2 draws at 1/16 pixel: shapes move and turn smoothly, ed
 _SIDE_RANGE = (0.22, 0.42)  # square root of the shape's area, as a fraction of the image side
 _CLUTTER_PER_NUISANCE = 6.0  # mean number of clutter lines and blobs at nuisance 1
 _NOISE_SIGMA = (4.0, 16.0)  # pixel noise: this much at nuisance 0, plus this much times nuisance
+_NOISE_STREAM = 1  # the noise has its own random stream, so that it can be drawn a chunk at a time
+_CHUNK_BYTES = 4 * 1024**2  # float32 working space per chunk of images
 
 
 def _arc(radius: float, start: float, stop: float, count: int, center: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -137,27 +140,41 @@ def _clutter(canvas: np.ndarray, rng: np.random.Generator, count: int) -> None:
 def generate(
     per_class: int = 300, image_size: int = 32, classes: int = 6, nuisance: float = 0.5, seed: int = 0
 ) -> ImageDataset:
-    """``per_class`` images of each of the first ``classes`` shapes; same seed, same images."""
+    """``per_class`` images of each of the first ``classes`` shapes; same seed, same images.
+
+    The images are drawn and noised a chunk at a time, straight into the final
+    uint8 array, so making them takes little more memory than keeping them.
+    """
+    count = per_class * classes
+    check_fits(image_bytes(count, image_size, image_size, 3), f"the shapes dataset ({count:,} images of "
+               f"{image_size}×{image_size})", "lower per_class or image_size")
     rng = np.random.default_rng(seed)
+    noise_rng = np.random.default_rng([seed, _NOISE_STREAM])
     outlines = _unit_outlines()[:classes]
     labels = rng.permutation(np.repeat(np.arange(classes), per_class))
-    count = len(labels)
     shape_dark = rng.random(count) < 0.5  # light on dark or dark on light, never the same brightness
     shape_colors = _random_colors(rng, count, shape_dark)
     sides = image_size * rng.uniform(*_SIDE_RANGE, count)
     clutter_counts = rng.poisson(_CLUTTER_PER_NUISANCE * nuisance, count)
-    images = np.empty((count, image_size, image_size, 3), np.float32)
-    images[:] = _random_colors(rng, count, ~shape_dark)[:, None, None, :]
-    masks = np.zeros((count, image_size, image_size), np.uint8)
-    for i in range(count):
-        _clutter(images[i], rng, clutter_counts[i])
-        _fill(masks[i], _place(outlines[labels[i]], rng, image_size, sides[i]), 255)
-    alpha = masks[..., None] / np.float32(255)
-    images += alpha * (shape_colors[:, None, None, :] - images)
-    images += rng.normal(0, _NOISE_SIGMA[0] + _NOISE_SIGMA[1] * nuisance, images.shape).astype(np.float32)
+    backgrounds = _random_colors(rng, count, ~shape_dark)
+    sigma = np.float32(_NOISE_SIGMA[0] + _NOISE_SIGMA[1] * nuisance)
+    images = np.empty((count, image_size, image_size, 3), np.uint8)
+    chunk = max(1, _CHUNK_BYTES // (image_size * image_size * 3 * 4))
+    for start in range(0, count, chunk):
+        part = slice(start, min(start + chunk, count))
+        canvas = np.empty((part.stop - start, image_size, image_size, 3), np.float32)
+        canvas[:] = backgrounds[part, None, None, :]
+        masks = np.zeros(canvas.shape[:3], np.uint8)
+        for i in range(part.stop - start):
+            _clutter(canvas[i], rng, clutter_counts[start + i])
+            _fill(masks[i], _place(outlines[labels[start + i]], rng, image_size, sides[start + i]), 255)
+        canvas += masks[..., None] / np.float32(255) * (shape_colors[part, None, None, :] - canvas)
+        canvas += sigma * noise_rng.standard_normal(canvas.shape, dtype=np.float32)
+        np.clip(canvas, 0, 255, out=canvas)
+        images[part] = canvas
     return ImageDataset(
         name="shapes",
-        images=np.clip(images, 0, 255).astype(np.uint8),
+        images=images,
         labels=labels,
         class_names=SHAPE_NAMES[:classes],
         description=(

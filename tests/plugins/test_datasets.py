@@ -301,3 +301,29 @@ def test_the_declared_size_is_read_from_the_header(suffix):
 
     ok, encoded = cv2.imencode(suffix, _bgr(30, 40, (1, 2, 3)))
     assert declared_size(encoded.tobytes()) == (40, 30)
+
+
+def test_shapes_are_made_in_their_final_type_a_chunk_at_a_time():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        data = SPECS["shapes"].create(per_class=500, classes=8, image_size=64)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert data.images.nbytes == 4000 * 64 * 64 * 3
+    assert peak < 1.5 * data.images.nbytes  # a float64 copy of them all would be 8 times as much
+
+
+def test_a_dataset_too_large_for_the_free_memory_is_refused_with_both_figures(monkeypatch, image_tree: Path):
+    from cvstudio.core import memory
+    from cvstudio.core.data import DatasetError
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 * 1024**2)
+    with pytest.raises(DatasetError, match=r"the shapes dataset \(40,000 images of 128×128\) needs about 1.8 GB "
+                                           r"of memory.*this machine has 100 MB free; lower per_class or image_size"):
+        SPECS["shapes"].create(per_class=5000, classes=8, image_size=128)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1000)
+    with pytest.raises(DatasetError, match=r"needs about .* this machine has 0 MB free; lower image_size"):
+        SPECS["image-folder"].create(root=str(image_tree), image_size=24)
