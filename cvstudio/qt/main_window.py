@@ -476,6 +476,8 @@ class MainWindow(QMainWindow):
                 self.inference.on_event(event)
             elif slot == "explain":
                 self.features.on_explanation(*event)
+            elif slot == "dataset":
+                self.dataset_panel.on_progress(event)  # the only events a dataset load has
             else:
                 self.runner.on_event(slot, event)
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Generator
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from cvstudio.core.tasks import Cancelled, TaskState
+from cvstudio.core.tasks import Cancelled, TaskState, progress_to
 
 Job = Callable[[TaskState], Generator[Any, None, Any]]
 
@@ -103,13 +103,14 @@ class Worker(QObject):
         self.started.emit()
         try:
             events = self.job(self.state)
-            while True:
-                try:
-                    event = next(events)
-                except StopIteration as stop:
-                    self.result = stop.value
-                    break
-                self._events.append(event)
+            with progress_to(self._events.append):  # a plain call's progress (a dataset decoding) is an event too
+                while True:
+                    try:
+                        event = next(events)
+                    except StopIteration as stop:
+                        self.result = stop.value
+                        break
+                    self._events.append(event)
         except Cancelled:
             self.cancelled = True
         except Exception as exc:  # noqa: BLE001 - every error is shown in the window, never swallowed

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from cvstudio.core.data import ImageDataset
 from cvstudio.core.experiment import SPLIT_PARAMS
+from cvstudio.core.tasks import Progress
 from cvstudio.qt.forms import ComponentPicker, ParamForm
 from cvstudio.qt.widgets import Thumbnail
 from cvstudio.specs import DatasetSpec
@@ -96,6 +97,10 @@ class DatasetPanel(QWidget):
         self.load_button.setEnabled(not loading)
         if loading:
             self.info.setText(f"Loading {self.picker.combo.currentText()}…")
+
+    def on_progress(self, event: Progress) -> None:
+        """How far the loading has come, for datasets that report it (an image folder being decoded)."""
+        self.info.setText(f"Loading {self.picker.combo.currentText()}… {event.stage} {event.done:,}/{event.total:,}")
 
     def show_dataset(self, dataset: ImageDataset, sizes: Mapping[str, int]) -> None:
         """A header with the facts, then per class: name, count and the first samples."""
