@@ -11,7 +11,7 @@ QT_DEBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 \
 	libfontconfig1 libdbus-1-3 fonts-dejavu-core
 
-.PHONY: run test test-slow bench screenshots system-deps lesson clean
+.PHONY: run test test-slow bench screenshots system-deps lesson package package-test clean
 
 # Bytecode, as pip writes it for a regular install: an editable one leaves it to the first import,
 # which does not write it where PYTHONDONTWRITEBYTECODE is set, so every start would compile again.
@@ -54,5 +54,15 @@ bench: $(STAMP) system-deps
 screenshots: $(STAMP) system-deps
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshots.py
 
+# The desktop bundle (packaging/README.md): TORCH=venv bundles this venv's torch, TORCH=cpu a CPU-only one.
+TORCH ?= venv
+PACKAGE_ENV := TORCH=$(TORCH) VENV=$(VENV) PYTHON=$(PYTHON)
+
+package: $(STAMP)
+	$(PACKAGE_ENV) packaging/build.sh
+
+package-test: $(STAMP)
+	$(PACKAGE_ENV) packaging/test_package.sh
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
