@@ -12,6 +12,7 @@ the user plugin folder, as if dropped there.
 from __future__ import annotations
 
 import base64
+import configparser
 import csv
 import hashlib
 import importlib
@@ -21,7 +22,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from email.parser import Parser
 from importlib.metadata import distributions
@@ -33,6 +34,11 @@ from packaging.tags import sys_tags
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from cvstudio.plugins import ENTRY_POINT_GROUP, plugin_site_dir, user_plugin_dir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 SUPPORTED_BACKENDS = ("setuptools.build_meta",)
 INSTALLER = "cvstudio"
@@ -138,10 +144,6 @@ def build_wheel(project: Path, out: Path) -> Path:
 def _build_backend(pyproject: Path) -> str:
     if not pyproject.exists():
         return "setuptools.build_meta"  # a setup.py project
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     try:
         data = tomllib.loads(pyproject.read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -229,8 +231,6 @@ def _check_requirements(name: str, requires: list[str], site: Path) -> None:
 
 
 def _entry_point_names(archive: zipfile.ZipFile, dist_info: str) -> tuple[str, ...]:
-    import configparser
-
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
     parser.optionxform = str
     try:
@@ -315,7 +315,5 @@ def _working_directory(path: Path) -> Iterator[None]:
 @contextmanager
 def _quiet() -> Iterator[None]:
     """setuptools narrates every file it copies; the user needs the outcome only."""
-    from contextlib import redirect_stderr, redirect_stdout
-
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         yield
