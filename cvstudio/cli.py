@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = _SubcommandsWithDebug(parser.add_subparsers(dest="command", metavar="COMMAND"), debug)
     gui = sub.add_parser("gui", help="open the desktop app (the default command)")
     gui.add_argument("experiment", nargs="?", type=Path, help="experiment or lesson file to open")
+    gui.add_argument("--screenshot", type=Path, metavar="PNG", default=argparse.SUPPRESS,
+                     help="save a picture of the window once its data are in, then exit (no user settings changed)")
+    gui.add_argument("--view", metavar="NAME", help="with --screenshot: the view to show, e.g. training, activations")
     run = sub.add_parser("run", help="run an experiment file (or every step of a lesson) headless, saving runs")
     run.add_argument("experiment", type=Path,
                      help="experiment or lesson TOML file, e.g. resources/lessons/why-deep-learning.toml")
@@ -140,6 +143,16 @@ def cmd_gui(args: argparse.Namespace) -> int:
             "or start a virtual display: xvfb-run cvstudio",
             file=sys.stderr,
         )
+        return EXIT_USAGE
+    screenshot = getattr(args, "screenshot", None)
+    if screenshot is not None:
+        from cvstudio.qt.app import save_screenshot
+
+        print(f"saved {save_screenshot(experiment, screenshot, getattr(args, 'view', None))}")
+        return 0
+    if getattr(args, "view", None) is not None:
+        print("cvstudio: --view goes with --screenshot (cvstudio gui FILE --screenshot PNG --view NAME)",
+              file=sys.stderr)
         return EXIT_USAGE
     from cvstudio.qt.app import run_app
 

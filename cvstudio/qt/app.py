@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -18,6 +19,9 @@ from cvstudio.core.tasks import ENDING_SIGNALS
 from cvstudio.plugins import load_registry
 from cvstudio.qt.collector import install_gui_collector
 from cvstudio.qt.main_window import MainWindow
+from cvstudio.qt.settings import open_settings
+
+SETTLE_MS = 500  # after the data are in: views build their plots when first shown, then paint
 
 
 def app_icon() -> QIcon:
@@ -74,3 +78,29 @@ def closing_on_signals(window: QWidget) -> Iterator[None]:
         wake.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def save_screenshot(experiment_path: Path, path: Path, view: str | None = None, timeout_s: float = 120.0) -> Path:
+    """Open the window on ``experiment_path``, wait for its dataset, save a picture of ``view`` (or the view it
+    opens on) to ``path``, and close it. Fresh settings: the user's session is left as it was."""
+    app = setup_application()
+    with tempfile.TemporaryDirectory(prefix="cvstudio-screenshot-") as workdir:
+        window = MainWindow(load_registry(), Path(experiment_path), settings=open_settings(Path(workdir) / "s.ini"))
+        loop = QEventLoop()
+        window.dataset_loaded.connect(loop.quit)
+        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+        window.show()
+        try:
+            loop.exec()
+            if window.dataset is None:
+                raise RuntimeError(f"the dataset of {experiment_path} did not load within {timeout_s:g} s"
+                                   + (f": {window.banner.message.text()}" if window.banner.isVisible() else ""))
+            if view is not None:
+                window.show_view(view)
+            QTimer.singleShot(SETTLE_MS, loop.quit)
+            loop.exec()
+            return window.screenshot(Path(path))
+        finally:
+            window.close()
+            window.deleteLater()
+            app.processEvents()
