@@ -17,6 +17,7 @@ each side's median.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cvstudio.core.threads import CPU_THREAD_SETTINGS
 from pairs import Ratio, interleaved
 
 LABEL = "VGG-style CNN"
@@ -62,9 +64,11 @@ def _train(lesson: Path, workdir: Path, defaults: bool, busy: bool) -> float:
     runs = Path(tempfile.mkdtemp(dir=workdir))
     command = ([sys.executable, "-c", DEFAULTS_CHILD, str(lesson), str(runs)] if defaults else
                [sys.executable, "-m", "cvstudio", "run", str(lesson), "--out", str(runs)])
+    # Neither child inherits the settings: the defaults child must run without them, cvstudio must make them.
+    env = {k: v for k, v in os.environ.items() if k not in CPU_THREAD_SETTINGS}
     competitor = subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) if busy else None
     try:
-        subprocess.run(command, check=True, capture_output=True, timeout=900)
+        subprocess.run(command, check=True, capture_output=True, timeout=900, env=env)
     finally:
         if competitor is not None:
             competitor.kill()
