@@ -6,8 +6,8 @@
 #
 # Variables: TORCH (venv | cpu), VENV (the venv bundled when TORCH=venv, default .venv),
 # CPU_VENV (default build/venv-cpu), TORCH_PIP (what pip installs for TORCH=cpu; default: torch and
-# torchvision from the PyTorch CPU index), PYTHON (creates CPU_VENV), DEB_COMPRESSION (gzip | xz | zstd; level 6:
-# dpkg-deb's default 9 takes five times as long for a percent).
+# torchvision from the PyTorch CPU index), PYTHON (creates CPU_VENV), DEB_COMPRESSION (gzip | xz | zstd, at
+# level 6 rather than dpkg-deb's 9, which is much slower on a bundle of gigabytes for little gain).
 # Output: dist/cvstudio-<version>-linux-x86_64[-cpu].tar.gz and dist/cvstudio_<version>[+cpu]_amd64.deb;
 # build/<flavour>/ keeps PyInstaller's work and the .deb's root; build/<flavour>/figures.env the sizes.
 set -euo pipefail
@@ -38,6 +38,7 @@ case "$TORCH" in
             "$PY" -m pip install --quiet -r <("$PYTHON" packaging/requirements.py --cpu --without-torch)
         fi
         "$PY" -m pip install --quiet --no-deps --force-reinstall .
+        rm -rf build/lib cvstudio.egg-info  # what that install left in the tree; the spec reads the tree first
         ;;
     *)
         echo "TORCH must be venv or cpu, not '$TORCH'" >&2

@@ -57,8 +57,17 @@ else
     prefix=$work/root
     mkdir -p "$prefix/var/lib/dpkg/info" "$prefix/var/lib/dpkg/updates"
     touch "$prefix/var/lib/dpkg/status"
-    dpkg --root="$prefix" --force-depends -i "$DEB" >/dev/null
+    # The throwaway root has no packages, so dpkg is told to ignore them; the next check looks at this machine.
+    dpkg --root="$prefix" --force-depends -i "$DEB" >/dev/null 2>"$work/dpkg.log" || { cat "$work/dpkg.log"; exit 1; }
 fi
+depends_installed() {  # every package the .deb depends on is installed on this machine
+    local name
+    for name in $(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/ //g'); do
+        dpkg-query -W -f='${Status}\n' "$name" 2>/dev/null | grep -q "install ok installed" \
+            || { echo "      not installed here: $name"; return 1; }
+    done
+}
+check "the .deb's dependencies are installed on this machine" depends_installed
 app=$prefix/opt/cvstudio/cvstudio
 check "dpkg lists cvstudio as installed" \
     sh -c "dpkg --root='${prefix:-/}' -s cvstudio | grep -q '^Status: install ok installed'"
