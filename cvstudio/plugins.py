@@ -104,7 +104,7 @@ class Registry:
         """Every error met while loading, of every plugin."""
         return [error for info in self.plugins.values() for error in info.errors]
 
-    def error_summary(self, limit: int = 160) -> str:
+    def error_summary(self, limit: int = 200) -> str:
         """One paragraph naming each plugin with errors and its first problem, for a banner ('' when none)."""
         failing = [info for info in self.plugins.values() if info.errors]
         if not failing:

@@ -169,8 +169,9 @@ def build_model(spec: ModelSpec, params: Mapping[str, Any], dataset: ImageDatase
     import torch
 
     model = spec.create(dataset.channels, dataset.image_size, dataset.num_classes, **params)
+    where = f"model '{spec.name}'" + (f" from plugin '{spec.plugin}'" if spec.plugin else "")
     if not isinstance(model, torch.nn.Module):
-        raise TrainingError(f"model '{spec.name}' factory returned {type(model).__name__}, not a torch.nn.Module")
+        raise TrainingError(f"{where}: its factory returned {type(model).__name__}, not a torch.nn.Module")
     probe = torch.zeros(2, dataset.channels, *dataset.image_size)
     model.eval()
     try:
@@ -178,12 +179,12 @@ def build_model(spec: ModelSpec, params: Mapping[str, Any], dataset: ImageDatase
             output = model(probe)
     except Exception as exc:
         raise TrainingError(
-            f"model '{spec.name}' failed on a batch of {dataset.image_size[0]}×{dataset.image_size[1]} "
+            f"{where} failed on a batch of {dataset.image_size[0]}×{dataset.image_size[1]} "
             f"images with {dataset.channels} channel(s): {exc}"
         ) from exc
     if tuple(output.shape) != (2, dataset.num_classes):
         raise TrainingError(
-            f"model '{spec.name}' returned shape {tuple(output.shape)} for 2 images; expected "
+            f"{where} returned shape {tuple(output.shape)} for 2 images; expected "
             f"(2, {dataset.num_classes}), one score per class: its last layer must have num_classes outputs"
         )
     model.train()

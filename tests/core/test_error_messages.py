@@ -105,3 +105,26 @@ def test_debug_after_run_shows_the_traceback_of_a_failed_run(tmp_path, monkeypat
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "ValueError: alpha must be set" in err
     assert "classifier 'broken-ridge' from plugin 'ridgeplugin' could not be built" in err
+
+
+WRONG_SHAPE = """
+import torch
+from cvstudio import ModelSpec, hookimpl
+
+def build(in_channels, image_size, num_classes):
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_classes + 1))
+
+@hookimpl
+def cvstudio_register_models():
+    return [ModelSpec(name="wide", description="One output too many.", factory=build)]
+"""
+
+
+def test_a_model_of_the_wrong_shape_is_named_with_its_plugin(tmp_path):
+    from cvstudio.contracts import make_tiny_dataset
+    from cvstudio.core.training import TrainingError, build_model
+
+    spec = load(tmp_path, wideplugin=WRONG_SHAPE).get("models", "wide")
+    with pytest.raises(TrainingError, match=r"^model 'wide' from plugin 'wideplugin' returned shape \(2, 4\) for 2 "
+                                            r"images; expected \(2, 3\).*must have num_classes outputs"):
+        build_model(spec, {}, make_tiny_dataset())
