@@ -192,20 +192,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif args.step is not None:
         print(f"error: --step is for lesson files; {args.experiment} is an experiment", file=sys.stderr)
         return EXIT_USAGE
-    runs = []
+    runs, outcome = [], 0
     for path in paths:
-        code = _run_experiment_file(path, registry, args, runs)
-        if code:
+        code, go_on = _run_experiment_file(path, registry, args, runs)
+        outcome = outcome or code
+        if not go_on:
             return code
     if args.report:
         from cvstudio.core.report import write_report
 
         print(f"report {write_report(runs, args.report, title)}", file=sys.stderr)
-    return 0
+    return outcome
 
 
-def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, runs: list[Any]) -> int:
-    """Run one experiment file into a new run (appended to ``runs``); returns the exit code."""
+def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, runs: list[Any]) -> tuple[int, bool]:
+    """Run one experiment file into a new run (appended to ``runs``): the exit code, and whether to go on.
+
+    When some pipelines failed and the others completed, the next experiments
+    of a lesson still run and the report is still written (as the app does).
+    """
     from cvstudio.core.experiment import PipelinesFailed, load_experiment, run_experiment
     from cvstudio.core.runs import RunStore
     from cvstudio.core.tasks import Cancelled, TaskState, exit_code
@@ -227,21 +232,21 @@ def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, ru
         summary = yield_to(printer, run_experiment(experiment, registry, run, TaskState()))
     except (Cancelled, KeyboardInterrupt) as exc:
         print(f"\ncancelled; {what_was_kept(run)}", file=sys.stderr)
-        return exit_code(exc) if isinstance(exc, KeyboardInterrupt) else EXIT_CANCELLED
+        return (exit_code(exc) if isinstance(exc, KeyboardInterrupt) else EXIT_CANCELLED), False
     except PipelinesFailed as exc:  # the other pipelines ran to the end: show them, then what failed
         printer.finish_line()
         print(format_summary(exc.summary))
         print(f"error: {exc}\n{what_was_kept(run)}"
               + ("" if args.debug else " (--debug shows the tracebacks)"), file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_ERROR, True
     except Exception as exc:
         printer.finish_line()
         if args.debug:
             traceback.print_exception(exc, file=sys.stderr)
         print(f"error: {exc}\n{what_was_kept(run)}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_ERROR, False
     print(format_summary(summary))
-    return 0
+    return 0, True
 
 
 def what_was_kept(run: Any) -> str:

@@ -171,9 +171,10 @@ def test_a_failing_pipeline_is_reported_and_the_others_run_as_in_the_app(tmp_pat
         epochs = 1
     """)
     out = tmp_path / "runs"
-    assert main(["run", str(experiment), "--out", str(out)]) == 1
+    assert main(["run", str(experiment), "--out", str(out), "--report", str(tmp_path / "report.html")]) == 1
     captured = capsys.readouterr()
     assert "one broken — failed" in captured.out
+    assert (tmp_path / "report.html").exists() and "mlp" in (tmp_path / "report.html").read_text()
     assert re.search(r"^mlp +deep .*\d\.\d{3}", captured.out, re.MULTILINE)
     assert "broken  classical  FAILED: classifier 'broken' from plugin 'brokenclassifier'" in captured.out
     assert "epoch 1/1" in captured.err and "  FAILED: classifier 'broken'" in captured.err
