@@ -121,9 +121,9 @@ def parse_kinds(values: Iterable[str]) -> list[str]:
 def create_plugin(name: str, kinds: str | Sequence[str], parent: Path) -> Path:
     """Write the package for plugin ``name`` providing ``kinds`` in ``parent/name``; return that directory.
 
-    Each kind adds its hook and spec (named ``name``, like the plugin), an
-    implementation module and a test; the package passes its tests and
-    ``cvstudio plugin check`` as created.
+    Each kind adds its hook and spec (named like the plugin, without a
+    ``cvstudio-`` prefix), an implementation module and a test; the package
+    passes its tests and ``cvstudio plugin check`` as created.
     """
     validate_name(name)
     kind_names = parse_kinds([kinds] if isinstance(kinds, str) else kinds)
