@@ -12,9 +12,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from cvstudio.core.evaluation import Evaluation
-from cvstudio.core.feature_spaces import FeatureSpaceProjected
-from cvstudio.core.hardware import Timing
-from cvstudio.core.hierarchy import HierarchyReady
 from cvstudio.core.experiment import (
     COMPARE,
     DatasetReady,
@@ -26,6 +23,9 @@ from cvstudio.core.experiment import (
     part_title,
     run_experiment,
 )
+from cvstudio.core.feature_spaces import FeatureSpaceProjected
+from cvstudio.core.hardware import Timing
+from cvstudio.core.hierarchy import HierarchyReady
 from cvstudio.core.runs import Run, slugify
 from cvstudio.core.scaling import ScalingPoint
 from cvstudio.core.tasks import Progress
@@ -53,7 +53,7 @@ class RunController(QObject):
         self.window = window
         self.runs: dict[str, Run] = {}
         self.outcomes: dict[str, str] = {}  # each part's outcome, by slot, as the parts end
-        self.outcome = ""  # what the status bar says when the parts of a run have all ended
+        self.status_message = ""  # what the status bar says when the parts of a run have all ended
         self.shown_runs: list[Run] = []  # what File → Export report… writes: the last run, or the one reopened
 
     @property
@@ -72,7 +72,7 @@ class RunController(QObject):
             window.banner.show_error(f"Cannot run: {exc}")
             return
         window.banner.hide()
-        self.outcome = "Run finished; saved in the Runs view."
+        self.status_message = "Run finished; saved in the Runs view."
         window.experiment.save()
         window.training.reset(experiment.deep[0].training.epochs if experiment.deep else 0)
         window.results.clear()
@@ -132,15 +132,15 @@ class RunController(QObject):
         self.outcomes[worker.name] = "completed"
         if worker.cancelled:
             self._stopped("cancelled — the run so far is saved")
-            self.outcome = "Run cancelled; what it did is saved in the Runs view."
+            self.status_message = "Run cancelled; what it did is saved in the Runs view."
             self.outcomes[worker.name] = "cancelled"
         elif worker.error is not None:
             self._stopped(f"failed: {worker.error}")
-            self.outcome = "Run failed (see the message above); what it did is saved in the Runs view."
+            self.status_message = "Run failed (see the message above); what it did is saved in the Runs view."
             self.outcomes[worker.name] = "failed"
         if not self.running:
             self.window.runs_panel.refresh()
-            self.window.statusBar().showMessage(self.outcome, 10000)
+            self.window.statusBar().showMessage(self.status_message, 10000)
             status = next((o for o in ("failed", "cancelled") if o in self.outcomes.values()), "completed")
             self.run_finished.emit(status, list(self.runs.values()))
 
