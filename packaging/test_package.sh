@@ -89,6 +89,12 @@ except (OSError, ValueError, KeyError):
     print(999)  # no window: counted as no measurement" "$1" "$2"
 }
 
+echo "== plain cvstudio, as the desktop entry starts it"
+check "without a display it says so and what to do" sh -c "env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM \
+    '$app' 2>&1 | grep -q 'no display found'"
+still_running() { timeout 20 "${XVFB[@]}" "$app" >/dev/null 2>&1; [ $? = 124 ]; }
+check "with a display it opens and keeps running (stopped after 20 s)" still_running
+
 echo "== self-test of the installed app (under Xvfb)"
 start=$(date +%s.%N)
 check "installed cvstudio --selftest passes" quiet "${XVFB[@]}" "$app" --selftest \
