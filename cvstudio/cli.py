@@ -19,6 +19,9 @@ EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a packaged app starts the child processes of long fits through here
     from cvstudio.core.threads import prepare_cpu_threads
 
     prepare_cpu_threads()  # before anything imports torch: the app, every command and the studies they run

@@ -109,3 +109,30 @@ def cvstudio_main_window(request: pytest.FixtureRequest, tmp_path: Path) -> Iter
 def tiny_dataset() -> ImageDataset:
     """Three classes of 16×16 RGB images, 12 each: enough to train and evaluate in a second."""
     return make_tiny_dataset()
+
+
+class SlowClassifier:
+    """A classifier whose fit takes ``seconds`` (then it predicts the commonest class): for testing cancellation."""
+
+    def __init__(self, seconds: float = 3600.0) -> None:
+        self.seconds = seconds
+
+    def fit(self, features: Any, labels: Any) -> SlowClassifier:
+        import time
+
+        import numpy as np
+
+        time.sleep(self.seconds)
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        self.commonest_ = int(np.argmax(counts))
+        return self
+
+    def predict_proba(self, features: Any) -> Any:
+        import numpy as np
+
+        probabilities = np.zeros((len(features), len(self.classes_)))
+        probabilities[:, self.commonest_] = 1.0
+        return probabilities
+
+    def predict(self, features: Any) -> Any:
+        return self.classes_[self.predict_proba(features).argmax(1)]

@@ -11,6 +11,7 @@ import numpy as np
 from cvstudio.core.data import ImageDataset, Split
 from cvstudio.core.evaluation import Evaluation, evaluate, softmax
 from cvstudio.core.features import FeatureExtractor
+from cvstudio.core import stoppable
 from cvstudio.core.tasks import Progress, TaskState
 
 FEATURE_BATCH = 256
@@ -111,8 +112,8 @@ def classify_features(
     state.check()
     yield Progress(pipeline, "fitting", 0, 1)
     started = time.perf_counter()
-    model = make_pipeline(StandardScaler(), classifier)
-    model.fit(features["train"], dataset.labels[split.train])
+    model = yield from stoppable.fit(make_pipeline(StandardScaler(), classifier), features["train"],
+                                     dataset.labels[split.train], state, pipeline)
     fit_seconds = time.perf_counter() - started
     yield Progress(pipeline, "fitting", 1, 1)
     evaluations = {

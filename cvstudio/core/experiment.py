@@ -20,8 +20,8 @@ from cvstudio.core.classical import ClassicalResult, run_classical
 from cvstudio.core.data import ImageDataset, Split, stratified_split
 from cvstudio.core.features import CombinedFeatures, FeatureExtractor
 from cvstudio.core.runs import Run, WriteError
-from cvstudio.core.tasks import Cancelled, TaskState
-from cvstudio.core.training import TRAINING_PARAMS, DeepResult, EpochEnd, TrainConfig, train_model
+from cvstudio.core.tasks import Cancelled, Progress, TaskState
+from cvstudio.core.training import TRAINING_PARAMS, BatchEnd, DeepResult, EpochEnd, TrainConfig, train_model
 from cvstudio.plugins import Registry, UnknownComponentError
 from cvstudio.specs import Param, SpecError
 
@@ -544,11 +544,14 @@ def with_outcome(
     ``summary`` is the study's summary, filled in as it goes: whatever is in it
     when the study stops is what the run keeps.
     """
+    under_way = "starting"
     try:
         for event in events:
             run.beat()
+            under_way = _what_is_under_way(event, under_way)
             yield event
     except (Cancelled, KeyboardInterrupt) as exc:
+        summary["stopped"] = f"{exc or 'interrupted'} during {under_way}"  # what the cancel stopped
         _close_after(exc, run, summary, "cancelled")
         raise
     except Exception as exc:
@@ -560,6 +563,17 @@ def with_outcome(
         raise RuntimeError(error) from exc
     close_run(run, summary, "completed")
     return summary
+
+
+def _what_is_under_way(event: Any, before: str) -> str:
+    """What a run is doing after ``event``, in words, for a cancelled run's summary."""
+    if isinstance(event, Progress):
+        return f"{event.stage} of '{event.pipeline}'"
+    if isinstance(event, BatchEnd):
+        return f"epoch {event.epoch} of '{event.pipeline}'"
+    if isinstance(event, PipelineStarted):
+        return f"'{event.pipeline}'"
+    return before
 
 
 def _close_after(stopped: BaseException, run: Run, summary: dict[str, Any], status: str,

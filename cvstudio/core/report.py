@@ -23,7 +23,7 @@ from cvstudio.core.runs import STATUS_FILE, UNREADABLE, Run, UnreadableRun, atom
 CSV_COLUMNS = ("run", "status", "title", "pipeline", "kind", "val_accuracy", "test_accuracy", "seconds",
                "parameters", "feature_dim", "device", "images_per_s")
 # Parts of a summary the report lays out itself; anything else (a study's results) is shown as data.
-SUMMARY_SHOWN = {"title", "run", "status", "error", "dataset", "pipelines"}
+SUMMARY_SHOWN = {"title", "run", "status", "error", "stopped", "dataset", "pipelines"}
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #111; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
@@ -161,6 +161,8 @@ def _run_section(run: Run) -> str:
              f"<p class=\"muted\">Run {_e(run.id)} — status: {_e(run.status)}</p>"]
     if summary.get("error"):
         parts.append(f"<p class=\"failed\">{_e(summary['error'])}</p>")
+    if summary.get("stopped"):
+        parts.append(f"<p class=\"failed\">Cancelled: {_e(summary['stopped'])}</p>")
     dataset = summary.get("dataset")
     if isinstance(dataset, dict):
         split = ", ".join(f"{k} {v}" for k, v in dataset.get("split", {}).items())

@@ -74,7 +74,7 @@ class TaskState:
     def check(self) -> None:
         """Raise :class:`Cancelled` if the job should stop now."""
         if self._cancelled.is_set():
-            raise Cancelled()
+            raise Cancelled("cancelled")
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,16 @@ class Jobs(QObject):
             self.deliver(slot, worker.drain())
 
     def stop_all(self) -> None:
-        """Cancel every job and wait for its thread: what the window does before it goes away."""
-        for worker in [*self.workers.values(), *self.retired]:
-            worker.stop()
+        """Cancel every job, then wait for their threads: what the window does before it goes away.
+
+        All are cancelled first, so they stop side by side; each stops within a
+        batch or chunk of its work (a long classical fit is a child process, ended).
+        """
+        workers = [*self.workers.values(), *self.retired]
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            worker.wait()
         self.workers.clear()
         self.retired.clear()
 

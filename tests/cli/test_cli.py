@@ -251,4 +251,6 @@ def test_sigterm_and_sighup_end_a_run_like_ctrl_c(tmp_path, tiny_plugin, signal_
     (run_dir,) = out.iterdir()
     assert f"cancelled; the run so far is kept, marked cancelled, in {run_dir}" in err
     assert json.loads((run_dir / "status.json").read_text())["status"] == "cancelled"
-    assert json.loads((run_dir / "summary.json").read_text())["status"] == "cancelled"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "cancelled"
+    assert summary["stopped"].startswith(f"{signal_name} during epoch ") and summary["stopped"].endswith(" of 'mlp'")

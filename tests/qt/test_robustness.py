@@ -186,3 +186,27 @@ def test_a_bad_split_in_the_experiment_file_is_named_and_the_window_still_loads(
     window = make_window(path=path)
     assert "[split] parameter 'val' must be a number" in window.banner.message.text()
     assert window.dataset is not None
+
+
+class SlowClassifiers:
+    @hookimpl
+    def cvstudio_register_classifiers(self):
+        return [ClassifierSpec(name="slow", description="Fits for an hour.", factory="cvstudio.testing:SlowClassifier")]
+
+
+def test_closing_during_a_long_classical_fit_stops_it_and_marks_it(qtbot, make_window, registry_with, lesson,
+                                                                   monkeypatch):
+    import multiprocessing
+
+    from cvstudio.core import stoppable
+
+    monkeypatch.setattr(stoppable, "CHILD_FIT_VALUES", 0)  # the tiny fit runs in a child, as a long one would
+    path = lesson(epochs=500)
+    path.write_text(path.read_text().replace('classifier = "logistic-regression"', 'classifier = "slow"'))
+    window = make_window(registry=registry_with(SlowClassifiers()), path=path)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: bool(multiprocessing.active_children()), timeout=30000)
+    run = window.runs["classical"]
+    window.close()
+    assert run.status == "cancelled" and run.read("summary.json")["stopped"] == "cancelled during fitting of 'Moments + logistic'"
+    assert not multiprocessing.active_children()
