@@ -551,7 +551,7 @@ def with_outcome(
             under_way = _what_is_under_way(event, under_way)
             yield event
     except (Cancelled, KeyboardInterrupt) as exc:
-        summary["stopped"] = f"{exc or 'interrupted'} during {under_way}"  # what the cancel stopped
+        summary["stopped"] = f"{str(exc) or 'interrupted'} during {under_way}"  # what the cancel stopped
         _close_after(exc, run, summary, "cancelled")
         raise
     except Exception as exc:

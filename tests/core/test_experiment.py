@@ -261,3 +261,19 @@ def test_plugin_code_calling_sys_exit_during_a_run_fails_the_run_instead_of_endi
     with pytest.raises(RuntimeError, match=r"plugin code called sys.exit\(5\) during the run"):
         drain(run_experiment(experiment, registry, run, TaskState()))
     assert run.status == "failed" and "sys.exit(5)" in run.read("status.json")["error"]
+
+
+def test_a_cancelled_run_says_what_it_stopped(tmp_path):
+    from cvstudio.core.experiment import PipelineStarted, with_outcome
+    from cvstudio.core.tasks import Progress
+
+    def work():
+        yield PipelineStarted("HOG → SVM", "classical")
+        yield Progress("HOG → SVM", "fitting", 0, 1)
+        raise KeyboardInterrupt
+
+    run = RunStore(tmp_path).create("interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        drain(with_outcome(run, {"pipelines": {}}, work()))
+    assert run.status == "cancelled"
+    assert run.read("summary.json")["stopped"] == "interrupted during fitting of 'HOG → SVM'"
