@@ -15,6 +15,8 @@ from typing import Any, Generator, Mapping
 
 import numpy as np
 
+from cvstudio.core import checkpoints
+from cvstudio.core.checkpoints import CheckpointError, image_snapshot, normalized_image
 from cvstudio.core.classical import class_probabilities, run_classical
 from cvstudio.core.data import ImageDataset
 from cvstudio.core.experiment import (
@@ -39,7 +41,7 @@ from cvstudio.core.pictures import colorize, layer_picture, normalized, overlay,
 from cvstudio.core.runs import Run, slugify
 from cvstudio.core.saliency import GradCam, SaliencyUnavailable, grad_cam
 from cvstudio.core.tasks import TaskState
-from cvstudio.core.training import Normalization, ActivationRecorder, build_model
+from cvstudio.core.training import Normalization
 from cvstudio.plugins import Registry
 
 TITLE = "Hierarchical features"
@@ -103,15 +105,9 @@ class TrainedModels:
         import torch
 
         image = self.dataset.images[index]
-        device = next(self.network.parameters()).device
-        mean = torch.tensor(self.normalization.mean, device=device).view(1, -1, 1, 1)
-        std = torch.tensor(self.normalization.std, device=device).view(1, -1, 1, 1)
-        batch = (torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255.0 - mean) / std
-        recorder = ActivationRecorder(self.network)
-        try:
-            activations = recorder.snapshot(self.deep_label, 0, 0, batch, index).activations
-        finally:
-            recorder.close()
+        batch = normalized_image(image, self.normalization, next(self.network.parameters()).device)
+        activations = image_snapshot(self.network, self.normalization, self.dataset, index, self.deep_label,
+                                     0).activations
         try:
             cam, note = grad_cam(self.network, batch), ""
             probabilities = cam.probabilities
@@ -223,23 +219,14 @@ def _study(
 
 def load_checkpoint(path: Path, registry: Registry, dataset: ImageDataset) -> tuple[Any, Normalization]:
     """A network saved by a run, rebuilt for ``dataset`` (which must be the one it was trained on)."""
-    import torch
-
     if not path.is_file():
         raise ExperimentError(f"[study] checkpoint {path}: no such file; give the path of a run's "
                               "checkpoints/NAME.pt (see `cvstudio runs`), or leave it out to train the network")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    trained_on = (tuple(saved["class_names"]), tuple(saved["image_size"]), saved["in_channels"])
-    here = (dataset.class_names, dataset.image_size, dataset.channels)
-    if trained_on != here:
-        raise ExperimentError(
-            f"[study] checkpoint {path} was trained on classes {list(trained_on[0])} at {trained_on[1]} with "
-            f"{trained_on[2]} channel(s), but this dataset has {list(here[0])} at {here[1]} with {here[2]}: "
-            "use the [dataset] of the run that saved it")
-    model = build_model(registry.get("models", saved["model"]), saved["model_params"], dataset)
-    model.load_state_dict(saved["state_dict"])
-    norm = saved["normalization"]
-    return model.eval(), Normalization(tuple(norm["mean"]), tuple(norm["std"]))
+    try:
+        network, normalization, _ = checkpoints.load_checkpoint(path, registry, dataset)
+    except CheckpointError as exc:
+        raise ExperimentError(f"[study] {exc}") from exc
+    return network, normalization
 
 
 def write_report(run: Run, report: HierarchyReport, dataset: ImageDataset, maps: int) -> dict[str, Any]:

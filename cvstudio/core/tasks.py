@@ -59,10 +59,13 @@ def exit_code(interrupt: KeyboardInterrupt) -> int:
 
 
 class TaskState:
-    """A thread-safe cancellation flag shared by a job and whoever started it."""
+    """A thread-safe cancellation flag, and the image in focus, shared by a job and whoever started it."""
 
     def __init__(self) -> None:
         self._cancelled = threading.Event()
+        # The dataset image the user is looking at: a training job snapshots the network's maps of this
+        # image instead of its own probe, so every view shows the same image. None: the job's own choice.
+        self.focus: int | None = None
 
     def cancel(self) -> None:
         self._cancelled.set()

@@ -214,13 +214,24 @@ def train_model(
     loss_fn = torch.nn.CrossEntropyLoss()
     amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    probe_index = int(split.val[0]) if len(split.val) else int(split.train[0])
+    own_probe = int(split.val[0]) if len(split.val) else int(split.train[0])
     recorder = ActivationRecorder(model)
+
+    def probe() -> int:
+        """The image the user is looking at (``state.focus``), else a validation image."""
+        focus = state.focus
+        return focus if focus is not None and 0 <= focus < len(dataset) else own_probe
+
+    def snapshot(epoch: int, batch: int) -> ActivationSnapshot:
+        index = probe()
+        return recorder.snapshot(pipeline, epoch, batch, data.batch(torch.tensor([index])), index)
+
     train_index = torch.as_tensor(split.train)
     batches = _batch_count(len(train_index), config.batch_size)
     history: list[EpochEnd] = []
     train_seconds = 0.0
-    yield recorder.snapshot(pipeline, 0, 0, data.batch(torch.tensor([probe_index])), probe_index)
+    last = snapshot(0, 0)
+    yield last
     last_snapshot = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -259,8 +270,9 @@ def train_model(
             seen += n
             yield BatchEnd(pipeline, epoch, batch + 1, batches, loss_value, batch_correct / n,
                            n / max(time.perf_counter() - batch_start, 1e-9))
-            if time.perf_counter() - last_snapshot >= config.snapshot_interval_s:
-                yield recorder.snapshot(pipeline, epoch, batch + 1, data.batch(torch.tensor([probe_index])), probe_index)
+            if time.perf_counter() - last_snapshot >= config.snapshot_interval_s or probe() != last.probe_index:
+                last = snapshot(epoch, batch + 1)  # a newly chosen image is shown after one batch, not one interval
+                yield last
                 model.train()
                 last_snapshot = time.perf_counter()
         _check_divergence(loss_sum / seen, dataset.num_classes, epoch, config)
@@ -272,7 +284,8 @@ def train_model(
                          val_accuracy, epoch_seconds, seen / epoch_seconds)
         history.append(event)
         yield event
-        yield recorder.snapshot(pipeline, epoch, batches, data.batch(torch.tensor([probe_index])), probe_index)
+        last = snapshot(epoch, batches)
+        yield last
         last_snapshot = time.perf_counter()
         if checkpoint_path is not None:
             save_checkpoint(checkpoint_path, model, spec, model_params, dataset, normalization, epoch)

@@ -64,6 +64,7 @@ VIEWS = ("dataset", "pipelines", "features", "study", "training", "activations",
          "plugins")  # the names show_view and screenshot take; "study" only while a study is loaded
 JOB_TITLES = {
     "dataset": "Loading the dataset", "devices": "Detecting devices", "explain": "Explaining the features",
+    "network-maps": "Computing the CNN's maps of the chosen image",
     "classical": "The classical pipelines", "deep": "Training the network", "run-dataset": "Loading the run's dataset",
     "study": "The study", "warm-up": "Preparing torch for training", **INFERENCE_JOB_TITLES,
 }

@@ -147,3 +147,42 @@ def test_a_loss_that_explodes_without_becoming_nan_is_divergence(cvstudio_regist
         for event in train(cvstudio_registry, data, model="mlp", epochs=4, batch_size=8, learning_rate=10.0):
             events.append(event)
     assert "epoch 1" in str(caught.value) and not any(isinstance(e, EpochEnd) for e in events)
+
+
+def test_snapshots_follow_the_image_in_focus_from_the_next_batch(cvstudio_registry, data):
+    dataset, split = data
+    state = TaskState()
+    config = TrainConfig.from_params({"epochs": 2, "batch_size": 16}, snapshot_interval_s=1e9)  # no timed snapshot
+    events = train_model(cvstudio_registry.get("models", "lenet5"), {}, dataset, split, config, state)
+    first = next(events)
+    assert isinstance(first, ActivationSnapshot) and first.probe_index == int(split.val[0])
+    chosen = int(split.train[3])
+    state.focus = chosen
+    next(events)  # the first batch
+    followed = next(events)
+    assert isinstance(followed, ActivationSnapshot) and followed.probe_index == chosen and followed.epoch == 1
+    rest = [e for e in events if isinstance(e, ActivationSnapshot)]
+    assert [s.probe_index for s in rest] == [chosen, chosen]  # one at the end of each epoch, of the same image
+
+
+def test_a_checkpoint_gives_the_maps_of_any_image_as_the_training_saw_them(cvstudio_registry, data, tmp_path):
+    from cvstudio.core.checkpoints import CheckpointError, CheckpointMaps
+
+    dataset, split = data
+    state = TaskState()
+    state.focus = 5
+    config = TrainConfig.from_params({"epochs": 1, "batch_size": 16}, snapshot_interval_s=1e9)
+    events, _ = drain(train_model(cvstudio_registry.get("models", "lenet5"), {}, dataset, split, config, state,
+                                  "net", tmp_path / "net.pt"))
+    last = [e for e in events if isinstance(e, ActivationSnapshot)][-1]
+    maps = CheckpointMaps(tmp_path / "net.pt", "net", cvstudio_registry, dataset)
+    again = maps.snapshot(5)
+    assert again.probe_index == 5 and again.epoch == 1 and again.pipeline == "net"
+    assert set(again.activations) == set(last.activations)
+    for name, activation in last.activations.items():
+        np.testing.assert_allclose(again.activations[name], activation, rtol=1e-4, atol=1e-5)
+    first_layer = next(iter(again.activations))
+    assert not np.allclose(maps.snapshot(6).activations[first_layer], again.activations[first_layer])
+    other = make_tiny_dataset(classes=4, per_class=20, size=16)
+    with pytest.raises(CheckpointError, match="use the \\[dataset\\] of the run that saved it"):
+        CheckpointMaps(tmp_path / "net.pt", "net", cvstudio_registry, other).snapshot(0)

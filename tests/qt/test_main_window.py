@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
+from cvstudio.core.checkpoints import CheckpointMaps
 from cvstudio.core.training import EpochEnd
 from cvstudio.qt.images import activation_mosaic
 
@@ -41,6 +42,35 @@ def test_a_clicked_image_is_explained_in_the_features_view_once_it_is_shown(qtbo
     assert window.features.explanations == {} and card.bars_plot is not None
     assert card.caption.text() not in ("computing…", "") and card.bars_plot.isVisible()
     assert f"#{thumbnail.index}" in window.features.image.label.text
+
+
+def test_the_features_view_shows_the_cnn_maps_of_the_image_it_explains(qtbot, make_window, wait_for_run):
+    window = make_window(epochs=1)
+    thumbnails = list(window.dataset_panel.thumbnails.values())
+    first, second = thumbnails[4], thumbnails[17]
+    qtbot.mouseClick(first, Qt.MouseButton.LeftButton)
+    window.run()
+    wait_for_run(window)
+    window.tabs.setCurrentWidget(window.features)
+    window.pull()
+    features = window.features
+    image_title = f"Image #{first.index} ("
+    assert image_title in features.image.label.text and image_title in features.cnn.label.text
+    assert window.activations.snapshot.probe_index == first.index  # the Activations view follows the choice too
+
+    qtbot.mouseClick(second, Qt.MouseButton.LeftButton)  # after the run: from the run's checkpoint
+    window.pull()
+    assert f"computing its maps of Image #{second.index} (" in features.cnn.label.text
+    qtbot.waitUntil(lambda: "network-maps" not in window.workers, timeout=20000)
+    window.pull()
+    image_title = f"Image #{second.index} ("
+    assert image_title in features.image.label.text and image_title in features.cnn.label.text
+    assert "epoch 1" in features.cnn.label.text
+    expected = CheckpointMaps(window.runs["deep"].checkpoint_path("CNN"), "CNN", window.registry,
+                              window.dataset).snapshot(second.index)
+    layer, activation = next(iter(expected.activations.items()))
+    assert f"'{layer}'" in features.cnn.label.text
+    assert np.allclose(features.cnn.item.image, activation_mosaic(activation), atol=1e-5)
 
 
 def test_the_window_is_shown_before_torch_is_imported(lesson, tmp_path):

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cvstudio.core.checkpoints import CheckpointMaps
 from cvstudio.core.data import ImageDataset, stratified_split
 from cvstudio.core.experiment import COMPARE, ExperimentError, load_experiment, parse_experiment
 from cvstudio.core.lessons import is_lesson_file, load_lesson
 from cvstudio.core.training import warm_up
-from cvstudio.qt.panels.features import ExtractorCache, explain_job
+from cvstudio.qt.panels.features import ExtractorCache, explain_job, network_maps_job
 from cvstudio.qt.settings import read_json, write_json
 from cvstudio.qt.workers import Worker, single
 
@@ -38,6 +39,8 @@ class ExperimentController(QObject):
         self.dataset: ImageDataset | None = None
         self.dataset_ref: dict[str, Any] | None = None
         self.extractors: ExtractorCache | None = None
+        self.chosen: int | None = None  # the image chosen in the Dataset view: every view shows this one
+        self.network_maps: CheckpointMaps | None = None  # the last trained network, for images chosen after
         self.warmed_up = False
 
     def initial_state(self) -> dict[str, Any]:
@@ -132,6 +135,7 @@ class ExperimentController(QObject):
             return
         self.dataset, sizes, self.dataset_ref = worker.result
         self.extractors = ExtractorCache(self.dataset)
+        self.network_maps = None  # a network of the dataset shown before has no maps of these images
         window.dataset_panel.show_dataset(self.dataset, sizes)
         window.activations.set_dataset(self.dataset)
         window.dataset_panel.select(0)
@@ -154,3 +158,19 @@ class ExperimentController(QObject):
         specs = {name: (spec, params.get(name, {}))
                  for name, spec in window.registry.specs("feature_extractors").items()}
         window.jobs.launch("explain", explain_job(self.extractors, specs, index))
+        self.show_network_maps(index)
+
+    def show_network_maps(self, index: int) -> None:
+        """The CNN's maps of the chosen image: a running training snapshots it next, a finished one's
+        checkpoint is asked for them."""
+        window = self.window
+        self.chosen = index
+        if window.runner.running:
+            window.runner.focus(index)
+        elif self.network_maps is not None:
+            window.jobs.launch("network-maps", network_maps_job(self.network_maps, index))
+
+    def network_trained(self, checkpoint: Path, pipeline: str) -> None:
+        """A network finished training on this window's dataset: its checkpoint answers for images chosen later."""
+        if self.dataset is not None:
+            self.network_maps = CheckpointMaps(checkpoint, pipeline, self.window.registry, self.dataset)

@@ -90,6 +90,7 @@ class RunController(QObject):
                 self.runs[slot] = window.store.create(part.title)
                 window.jobs.launch(slot, partial(run_experiment, part, window.registry, self.runs[slot]),
                                    self._run_done)
+        self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.training)
         window.statusBar().showMessage("Running…")
@@ -104,10 +105,18 @@ class RunController(QObject):
         self.runs, self.outcomes = {"study": window.store.create(experiment.title)}, {}
         window.jobs.launch("study", partial(run_experiment, experiment, window.registry, self.runs["study"]),
                            self._run_done)
+        self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.study_view or window.training)
         window.statusBar().showMessage("Running…")
         self.run_started.emit(list(self.runs.values()))
+
+    def focus(self, index: int | None) -> None:
+        """Ask the running parts to snapshot the network's maps of dataset image ``index`` from now on."""
+        for slot in RUN_SLOTS:
+            worker = self.window.jobs.workers.get(slot)
+            if worker is not None:
+                worker.state.focus = index
 
     def _show_live_view(self, view: Any) -> None:
         """Show ``view`` unless a view that draws the run live is shown already: whoever watches it keeps it."""
@@ -174,6 +183,8 @@ class RunController(QObject):
     def _pipeline_finished(self, run: Run, event: PipelineFinished) -> None:
         window = self.window
         window.training.pipeline_finished(event.pipeline, event.kind, event.summary)
+        if event.kind == "deep" and "checkpoint" in event.summary:
+            window.experiment.network_trained(run.path / event.summary["checkpoint"], event.pipeline)
         evaluation = Evaluation.from_dict(run.read(event.summary["evaluation"])["test"])
         window.results.add_evaluation(event.pipeline, event.kind, evaluation)
 

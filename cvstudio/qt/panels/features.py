@@ -1,4 +1,5 @@
-"""The Features view: what each hand-crafted extractor computes on one image, beside the CNN's first layer.
+"""The Features view: what each hand-crafted extractor computes on one image, beside the CNN's first layer
+on the same image.
 
 Explanations are computed in a worker (some extractors, e.g. a visual
 vocabulary, must first be fitted on a sample of the dataset).
@@ -14,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from cvstudio.core.checkpoints import CheckpointMaps
 from cvstudio.core.data import ImageDataset
 from cvstudio.core.features import Explanation, FeatureExtractor
 from cvstudio.core.tasks import TaskState
@@ -58,6 +60,15 @@ def explain_job(cache: ExtractorCache, specs: Mapping[str, tuple[Spec, dict[str,
                 yield name, cache.get(spec, params).explain(image)
             except Exception as exc:  # noqa: BLE001 - one broken extractor must not hide the others
                 yield name, f"{type(exc).__name__}: {exc}"
+
+    return job
+
+
+def network_maps_job(maps: CheckpointMaps, index: int):
+    """A worker job yielding the trained network's maps of dataset image ``index``."""
+
+    def job(state: TaskState) -> Generator[ActivationSnapshot, None, None]:
+        yield maps.snapshot(index)
 
     return job
 
@@ -147,6 +158,8 @@ class FeaturesPanel(QWidget):
         layout.setColumnStretch(1, 1)
         self.snapshot: ActivationSnapshot | None = None
         self.pending = False
+        self.index: int | None = None  # the chosen image: the CNN's maps are shown only when they are of it
+        self.image_title = ""
         self.explanations: dict[str, Explanation | str] = {}  # arrived while another view was shown
 
     def apply_theme(self, theme: Theme) -> None:
@@ -154,10 +167,12 @@ class FeaturesPanel(QWidget):
 
     def show_image(self, dataset: ImageDataset, index: int) -> None:
         label = dataset.class_names[dataset.labels[index]]
+        self.index, self.image_title = index, f"Image #{index} ({label})"
         self.image.show_image(dataset.images[index])
-        self.image.set_title(f"Image #{index} ({label})")
+        self.image.set_title(self.image_title)
         for card in self.cards.values():
             card.caption.setText("computing…")
+        self.pending = self.snapshot is not None  # the maps shown are of the image chosen before
 
     def on_explanation(self, name: str, explanation: Explanation | str) -> None:
         """Kept until the view is shown: a card's first explanation builds its plots."""
@@ -182,6 +197,10 @@ class FeaturesPanel(QWidget):
         if not (self.pending and self.snapshot and self.snapshot.activations):
             return
         self.pending = False
+        if self.snapshot.probe_index != self.index:  # the training's probe, or the image chosen before
+            self.cnn.blank()
+            self.cnn.set_title(f"CNN first layer<br>computing its maps of {self.image_title}…")
+            return
         name, activation = next(iter(self.snapshot.activations.items()))
         self.cnn.show_image(activation_mosaic(activation))
-        self.cnn.set_title(f"CNN first layer '{name}'<br>probe #{self.snapshot.probe_index}, epoch {self.snapshot.epoch}")
+        self.cnn.set_title(f"CNN first layer '{name}'<br>{self.image_title}, epoch {self.snapshot.epoch}")
