@@ -26,7 +26,6 @@ from cvstudio.core.threads import usable_cores
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 FOLDER_BATCH = 32
-DECODE_CHUNK = 8  # files per task of the decoding pool: fewer hand-overs than one task per file
 
 
 @dataclass(frozen=True)
@@ -96,29 +95,18 @@ def predict_stream(
 ) -> Iterator[FileResult]:
     """Every file's result in the order given, decoded and preprocessed in parallel while the model runs.
 
-    A thread pool (one thread per core: OpenCV and numpy release the GIL) reads and prepares small chunks
-    of files ahead of the model, never more than a few batches ahead, so a folder of any size takes
-    bounded memory and ``paths`` may be a lazy iterator. Batches hold ``batch_size`` images for models
-    with a dynamic batch dimension and the model's own batch size otherwise. An unreadable file gets an
-    error, not a crash.
+    A thread pool (one thread per core: OpenCV and numpy release the GIL) reads and prepares whole batches
+    ahead of the model, never more than a few, so a folder of any size takes bounded memory and ``paths``
+    may be a lazy iterator. Each task hands over one ready model input: the model never waits on copying.
+    Batches hold ``batch_size`` files for models with a dynamic batch dimension and the model's own batch
+    size otherwise (a batch shortened by unreadable files is padded by :meth:`Predictor.run`). An
+    unreadable file gets an error, not a crash.
     """
     workers = workers or usable_cores()
     step = predictor.input.max_batch or batch_size
-    chunk = max(1, min(DECODE_CHUNK, step))
-    ahead = max(2 * workers, -(-2 * step // chunk))  # chunks in flight: every thread busy, two batches ready
-    prepared = _prepared_in_order(predictor, paths, chunk, ahead, workers)
-    waiting: list[tuple[Path, np.ndarray | str]] = []
-    ready = 0
-    for item in prepared:
-        waiting.append(item)
-        ready += not isinstance(item[1], str)
-        if ready == step:
-            state.check()
-            yield from _predicted(predictor, waiting, topk)
-            waiting, ready = [], 0
-    if waiting:
+    for batch in _batches_in_order(predictor, paths, step, ahead=2 * workers, workers=workers):
         state.check()
-        yield from _predicted(predictor, waiting, topk)
+        yield from _predicted(predictor, batch, topk)
 
 
 def predict_files(
@@ -138,48 +126,53 @@ def predict_files(
     return results
 
 
-def _prepared_in_order(
-    predictor: Predictor, paths: Iterable[Path], chunk: int, ahead: int, workers: int
-) -> Iterator[tuple[Path, np.ndarray | str]]:
-    """(path, model input of one image or the reason it has none), in order, at most ``ahead`` chunks early."""
-    pending: deque[tuple[list[Path], Future]] = deque()
+@dataclass(frozen=True)
+class _PreparedBatch:
+    """A batch of files: why each one has no model input (``None`` when it has one), and the inputs."""
+
+    files: list[Path]
+    errors: list[str | None]
+    inputs: np.ndarray | None
+
+
+def _batches_in_order(
+    predictor: Predictor, paths: Iterable[Path], step: int, ahead: int, workers: int
+) -> Iterator[_PreparedBatch]:
+    """Batches of ``step`` files, prepared by ``workers`` threads, in order, at most ``ahead`` batches early."""
+    pending: deque[Future] = deque()
     source = iter(paths)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cvstudio-decode")
     try:
         while True:
             while len(pending) < ahead:
-                files = list(itertools.islice(source, chunk))
+                files = list(itertools.islice(source, step))
                 if not files:
                     break
-                pending.append((files, pool.submit(_prepare_files, predictor, files)))
+                pending.append(pool.submit(_prepare_batch, predictor, files))
             if not pending:
                 return
-            files, future = pending.popleft()
-            yield from zip(files, future.result())
+            yield pending.popleft().result()
     finally:
-        for _, future in pending:
+        for future in pending:
             future.cancel()
         pool.shutdown(wait=True)
 
 
-def _prepare_files(predictor: Predictor, files: list[Path]) -> list[np.ndarray | str]:
-    """Each file's model input (one row of a batch), or the reason it has none; preprocessed together."""
-    decoded: list[np.ndarray | str] = []
+def _prepare_batch(predictor: Predictor, files: list[Path]) -> _PreparedBatch:
+    images, errors = [], []
     for path in files:
         try:
-            decoded.append(read_image(path))
+            images.append(read_image(path))
+            errors.append(None)
         except PreprocessingError as exc:
-            decoded.append(str(exc))
-    images = [x for x in decoded if not isinstance(x, str)]
-    rows = iter(predictor.prepare(images) if images else ())
-    return [x if isinstance(x, str) else next(rows) for x in decoded]
+            errors.append(str(exc))
+    return _PreparedBatch(files, errors, predictor.prepare(images) if images else None)
 
 
-def _predicted(predictor: Predictor, items: list[tuple[Path, np.ndarray | str]], topk: int) -> Iterator[FileResult]:
-    inputs = [x for _, x in items if not isinstance(x, str)]
-    predictions = iter(predictor.top_batch(predictor.run(np.stack(inputs)), topk) if inputs else ())
-    for path, x in items:
-        yield FileResult(path, None, x) if isinstance(x, str) else FileResult(path, next(predictions))
+def _predicted(predictor: Predictor, batch: _PreparedBatch, topk: int) -> Iterator[FileResult]:
+    predictions = iter(predictor.top_batch(predictor.run(batch.inputs), topk) if batch.inputs is not None else ())
+    for path, error in zip(batch.files, batch.errors):
+        yield FileResult(path, None, error) if error is not None else FileResult(path, next(predictions))
 
 
 class CsvWriter:
