@@ -286,6 +286,7 @@ class ProgressPrinter:
         self.last_draw = 0.0
 
     def show(self, event: Any) -> None:
+        from cvstudio.core.data import describe_skipped
         from cvstudio.core.experiment import DatasetReady, PipelineFailed, PipelineFinished, PipelineStarted
         from cvstudio.core.tasks import Progress
         from cvstudio.core.training import BatchEnd, EpochEnd
@@ -294,6 +295,8 @@ class ProgressPrinter:
             d = event.dataset
             self.line(f"dataset {d.name}: {len(d)} images, {d.num_classes} classes, "
                       f"{d.image_size[0]}×{d.image_size[1]}×{d.channels}, split {event.sizes}")
+            if d.skipped:
+                self.line(describe_skipped(d.skipped))
         elif isinstance(event, PipelineStarted):
             self.line(f"{event.kind} pipeline: {event.pipeline}")
         elif isinstance(event, Progress):

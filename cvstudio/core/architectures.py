@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Generator, Mapping
 
 from cvstudio.core.experiment import (
-    DatasetReady,
+    dataset_ready,
     deep_record,
-    describe_dataset,
     Experiment,
     finish_pipeline,
     load_dataset,
@@ -85,8 +84,7 @@ def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskSt
              summary: dict[str, Any]) -> Generator[Any, None, None]:
     dataset = load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
-    summary["dataset"] = describe_dataset(experiment, dataset, split)
-    yield DatasetReady(dataset, split.sizes())
+    yield dataset_ready(experiment, dataset, split, run, summary)
     for pipeline in experiment.deep:
         spec = registry.get("models", pipeline.model.name)
         yield PipelineStarted(pipeline.label, "deep")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -17,6 +18,24 @@ class SkippedFile:
 
     path: str
     reason: str
+
+
+SKIPPED_NAMED = 3  # skipped files named one by one in a report; the rest are counted
+
+
+def describe_skipped(skipped: Sequence[SkippedFile], named: int = SKIPPED_NAMED) -> str:
+    """How many files a loader skipped and why: the first few by path with their reason, a count of the rest.
+
+    Empty when nothing was skipped. One line per named file, for a console, a log or a label.
+    """
+    if not skipped:
+        return ""
+    count = len(skipped)
+    lines = [f"{count} file{'s' if count > 1 else ''} skipped (not used):"]
+    lines += [f"  {skip.path}: {skip.reason}" for skip in skipped[:named]]
+    if count > named:
+        lines.append(f"  … and {count - named} more")
+    return "\n".join(lines)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Generator, Mapping
 
 from cvstudio.core.classical import ClassicalResult, run_classical
-from cvstudio.core.data import ImageDataset, Split, stratified_split
+from cvstudio.core.data import ImageDataset, Split, describe_skipped, stratified_split
 from cvstudio.core.features import CombinedFeatures, FeatureExtractor
 from cvstudio.core.runs import Run, WriteError
 from cvstudio.core.tasks import Cancelled, Progress, TaskState
@@ -379,9 +379,7 @@ def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskSt
     """Every pipeline once, head to head, each recorded in ``summary`` as it finishes."""
     dataset = load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
-    summary["dataset"] = describe_dataset(experiment, dataset, split)
-    run.log(f"dataset {dataset.name}: {len(dataset)} images, split {split.sizes()}")
-    yield DatasetReady(dataset, split.sizes())
+    yield dataset_ready(experiment, dataset, split, run, summary)
     errors = []
     for pipeline in experiment.classical:
         errors.append((yield from _isolated(run, summary, pipeline.label, "classical",
@@ -447,6 +445,17 @@ def describe_dataset(experiment: Experiment, dataset: ImageDataset, split: Split
         "split": split.sizes(),
         "skipped": [vars(s) for s in dataset.skipped],
     }
+
+
+def dataset_ready(experiment: Experiment, dataset: ImageDataset, split: Split, run: Run,
+                  summary: dict[str, Any]) -> DatasetReady:
+    """Record the loaded dataset in the run's summary and log (the files it skipped, and why, included);
+    the event that tells the views."""
+    summary["dataset"] = describe_dataset(experiment, dataset, split)
+    run.log(f"dataset {dataset.name}: {len(dataset)} images, split {split.sizes()}")
+    if dataset.skipped:
+        run.log(describe_skipped(dataset.skipped))
+    return DatasetReady(dataset, split.sizes())
 
 
 def build_extractor(pipeline: ClassicalConfig, registry: Registry) -> FeatureExtractor:

@@ -21,7 +21,7 @@ import numpy as np
 from cvstudio.core.classical import classify_features, extract_split_features
 from cvstudio.core.data import ImageDataset, Split
 from cvstudio.core.experiment import (
-    DatasetReady,
+    dataset_ready,
     Experiment,
     ExperimentError,
     PipelineStarted,
@@ -30,7 +30,6 @@ from cvstudio.core.experiment import (
     build_classifier,
     build_extractor,
     deep_record,
-    describe_dataset,
     load_dataset,
     split_dataset,
     train_deep,
@@ -120,8 +119,7 @@ def _study(
     summary["classifier"] = classifier_ref.name
     dataset = load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
-    summary["dataset"] = describe_dataset(experiment, dataset, split)
-    yield DatasetReady(dataset, split.sizes())
+    yield dataset_ready(experiment, dataset, split, run, summary)
 
     def through_classifier(label: str, space: str, features: dict[str, np.ndarray], started: float
                            ) -> Generator[Any, None, None]:

@@ -18,9 +18,8 @@ from typing import Any, Callable, Generator, Mapping
 
 from cvstudio.core.data import ImageDataset
 from cvstudio.core.experiment import (
-    DatasetReady,
+    dataset_ready,
     DeepConfig,
-    describe_dataset,
     Experiment,
     load_dataset,
     split_dataset,
@@ -174,8 +173,7 @@ def _measure(experiment: Experiment, registry: Registry, run: Run, state: TaskSt
 
     dataset = load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
-    summary["dataset"] = describe_dataset(experiment, dataset, split)
-    yield DatasetReady(dataset, split.sizes())
+    yield dataset_ready(experiment, dataset, split, run, summary)
     found = DevicesFound(f"{torch.get_num_threads()} threads", gpu_name())
     summary["devices"] = {"cpu": found.cpu, "cuda": found.gpu}
     if found.note:

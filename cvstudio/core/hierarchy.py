@@ -20,7 +20,7 @@ from cvstudio.core.checkpoints import CheckpointError, image_snapshot, normalize
 from cvstudio.core.classical import class_probabilities, run_classical
 from cvstudio.core.data import ImageDataset
 from cvstudio.core.experiment import (
-    DatasetReady,
+    dataset_ready,
     Experiment,
     ExperimentError,
     PipelineStarted,
@@ -29,7 +29,6 @@ from cvstudio.core.experiment import (
     build_classifier,
     build_extractor,
     deep_record,
-    describe_dataset,
     load_dataset,
     split_dataset,
     train_deep,
@@ -188,12 +187,12 @@ def _study(
     options = experiment.study.params
     dataset = load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
-    summary["dataset"] = describe_dataset(experiment, dataset, split)
+    ready = dataset_ready(experiment, dataset, split, run, summary)
     index = int(split.test[0]) if options["image"] == -1 else options["image"]
     if index >= len(dataset):
         raise ExperimentError(f"[study] image = {index}: the dataset has only {len(dataset)} images (0 to "
                               f"{len(dataset) - 1})")
-    yield DatasetReady(dataset, split.sizes())
+    yield ready
     classical = experiment.classical[0]
     yield PipelineStarted(classical.label, "classical")
     extractor = build_extractor(classical, registry)

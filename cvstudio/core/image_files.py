@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -13,6 +14,18 @@ READ_CHUNK = 16  # files per task of the reading pool: fewer hand-overs than one
 # Larger images are refused from their header: decoding one takes gigabytes (OpenCV itself stops at 1 gigapixel).
 MAX_PIXELS = 250_000_000
 HEADER_BYTES = 64 * 1024  # enough to reach a JPEG's frame header past its EXIF thumbnail
+
+
+def quiet_opencv() -> None:
+    """Keep OpenCV's own warnings (``[ WARN ] ... PNG input buffer is incomplete``) off the console.
+
+    A file OpenCV warns about is either decoded anyway or skipped with its reason, and that is what
+    cvstudio reports, once, in words. Its errors still show; ``OPENCV_LOG_LEVEL`` set by the user wins.
+    """
+    import cv2
+
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 class UnreadableImage(ValueError):
@@ -28,6 +41,7 @@ def read_image(path: Path) -> np.ndarray:
     """
     import cv2
 
+    quiet_opencv()
     try:
         data = np.fromfile(path, dtype=np.uint8)  # with imdecode: non-ASCII paths work on Windows too
     except OSError as exc:

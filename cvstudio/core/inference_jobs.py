@@ -18,6 +18,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from cvstudio.core.image_files import quiet_opencv
 from cvstudio.core.inference import Prediction, Predictor
 from cvstudio.core.sessions import InferenceError
 from cvstudio.core.preprocessing import PreprocessingError, read_image
@@ -222,6 +223,7 @@ def stream_video(
     """
     import cv2
 
+    quiet_opencv()  # a camera that cannot be opened is an InferenceError below, not OpenCV's warning too
     capture = cv2.VideoCapture(source if isinstance(source, int) else str(source))
     try:
         if not capture.isOpened():

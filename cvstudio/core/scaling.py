@@ -30,9 +30,8 @@ from cvstudio.core.experiment import (
     build_classifier,
     build_extractor,
     ClassicalConfig,
-    DatasetReady,
+    dataset_ready,
     DeepConfig,
-    describe_dataset,
     Experiment,
     ExperimentError,
     load_dataset,
@@ -155,9 +154,9 @@ def _sweep(experiment: Experiment, registry: Registry, run: Run, state: TaskStat
     dataset = load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
     _check_sizes(options["sizes"], dataset, split)
-    summary["dataset"] = describe_dataset(experiment, dataset, split)
+    ready = dataset_ready(experiment, dataset, split, run, summary)
     run.write("summary.json", summary)
-    yield DatasetReady(dataset, split.sizes())
+    yield ready
     plan = ScalingStarted(
         tuple([(p.label, "classical") for p in experiment.classical] + [(p.label, "deep") for p in experiment.deep]),
         tuple(options["sizes"]), options["seeds"],

@@ -254,3 +254,47 @@ def test_sigterm_and_sighup_end_a_run_like_ctrl_c(tmp_path, tiny_plugin, signal_
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "cancelled"
     assert summary["stopped"].startswith(f"{signal_name} during epoch ") and summary["stopped"].endswith(" of 'mlp'")
+
+
+def test_run_says_which_files_were_skipped_and_why_and_keeps_opencv_quiet(
+    tmp_path, folder_with_bad_files, capfd, monkeypatch
+):
+    import cv2
+
+    experiment = write(tmp_path, f"""
+        title = "my photos"
+        [dataset]
+        name = "image-folder"
+        params = {{ root = "{folder_with_bad_files.as_posix()}", image_size = 16 }}
+        [[classical]]
+        features = ["color-moments"]
+        classifier = "knn"
+    """)
+    monkeypatch.delenv("OPENCV_LOG_LEVEL", raising=False)
+    previous = cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING)  # as a fresh process starts
+    try:
+        reports = []
+        for _ in range(2):  # decoded, then read back from the image-folder cache
+            assert main(["run", str(experiment), "--out", str(tmp_path / "runs")]) == 0
+            reports.append(capfd.readouterr())
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+    decoded, cached = reports
+    expected = "\n".join([
+        "5 files skipped (not used):",
+        f"  {folder_with_bad_files / 'cat' / 'a-truncated.png'}: not a readable image: the file is empty, corrupt "
+        "or in an unsupported format",
+        f"  {folder_with_bad_files / 'dog' / 'b-notes.jpg'}: not a readable image: the file is empty, corrupt "
+        "or in an unsupported format",
+        f"  {folder_with_bad_files / 'dog' / 'c-empty.png'}: not a readable image: the file is empty, corrupt "
+        "or in an unsupported format",
+        "  … and 2 more",
+    ])
+    assert expected in decoded.err and expected in cached.err
+    for output in (decoded.out + decoded.err, cached.out + cached.err):
+        assert "WARN" not in output and "PNG input buffer" not in output  # OpenCV's own warnings stay off
+    for run_dir in (tmp_path / "runs").iterdir():
+        log = (run_dir / "log.txt").read_text(encoding="utf-8")
+        assert expected in log
+        skipped = json.loads((run_dir / "summary.json").read_text())["dataset"]["skipped"]
+        assert len(skipped) == 5 and skipped[-1]["reason"].startswith("not an image file")

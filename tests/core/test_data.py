@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cvstudio.core.data import DatasetError, ImageDataset, stratified_split
+from cvstudio.core.data import DatasetError, ImageDataset, SkippedFile, describe_skipped, stratified_split
 
 
 def test_split_is_stratified_disjoint_and_deterministic():
@@ -36,3 +36,13 @@ def test_dataset_validation_messages():
         ImageDataset("d", images, [0, 0, 0, 0], ("a",))
     gray = ImageDataset("d", np.zeros((4, 8, 8), np.uint8), [0, 1, 0, 1], ("a", "b"))
     assert gray.channels == 1 and gray.image_size == (8, 8)
+
+
+def test_skipped_files_are_counted_the_first_few_named_with_their_reason():
+    assert describe_skipped([]) == ""
+    one = [SkippedFile("cat/a.png", "cannot be decoded: bad CRC")]
+    assert describe_skipped(one) == "1 file skipped (not used):\n  cat/a.png: cannot be decoded: bad CRC"
+    many = [SkippedFile(f"dog/{i}.jpg", "not a readable image") for i in range(7)]
+    lines = describe_skipped(many, named=2).splitlines()
+    assert lines == ["7 files skipped (not used):", "  dog/0.jpg: not a readable image",
+                     "  dog/1.jpg: not a readable image", "  … and 5 more"]

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cvstudio.core.data import ImageDataset
+from cvstudio.core.data import ImageDataset, describe_skipped
 from cvstudio.core.experiment import SPLIT_PARAMS
 from cvstudio.core.tasks import Progress
 from cvstudio.qt.forms import ComponentPicker, ParamForm
@@ -26,6 +26,7 @@ from cvstudio.specs import DatasetSpec
 
 SAMPLES_PER_CLASS = 10
 THUMBNAIL_SIZE = 72
+SKIPPED_IN_TOOLTIP = 30  # skipped files named in the tooltip; the label names the first few
 
 
 class DatasetPanel(QWidget):
@@ -65,11 +66,16 @@ class DatasetPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
+        self.skipped = QLabel(wordWrap=True)  # files the loader passed over, and why
+        self.skipped.setObjectName("description")
+        self.skipped.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.skipped.hide()
         hint = QLabel("Click an image to see what each hand-crafted feature computes on it (Features view).",
                       wordWrap=True)
         hint.setObjectName("description")
         main = QVBoxLayout()
         main.addWidget(self.info)
+        main.addWidget(self.skipped)
         main.addWidget(hint)
         main.addWidget(scroll, 1)
 
@@ -110,6 +116,9 @@ class DatasetPanel(QWidget):
             f"{dataset.name}: {len(dataset)} images of {width}×{height}×{dataset.channels}, "
             f"{dataset.num_classes} classes — split: {split}"
         )
+        self.skipped.setText(describe_skipped(dataset.skipped))
+        self.skipped.setToolTip(describe_skipped(dataset.skipped, named=SKIPPED_IN_TOOLTIP))
+        self.skipped.setVisible(bool(dataset.skipped))
         while self.grid.count():
             self.grid.takeAt(0).widget().deleteLater()
         self.thumbnails = {}
