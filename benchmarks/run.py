@@ -22,7 +22,7 @@ from pairs import describe, machine  # noqa: E402
 
 prepare_cpu_threads()  # the in-process benchmarks run torch as the app does
 
-GROUPS = ("hog", "training", "contention", "gui", "inference", "datasets")
+GROUPS = ("hog", "training", "contention", "gui", "inference", "datasets", "ddp")
 LAZY_IMPORT_CHECK = """
 import contextlib, io, sys
 from cvstudio.cli import main
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from bench_contention import contention_ratios
     from bench_datasets import dataset_ratios
+    from bench_ddp import ddp_ratios
     from bench_gui import gui_ratios
     from bench_hog import hog_vs_skimage
     from bench_inference import inference_ratios
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         "gui": lambda: gui_ratios(pairs, args.quick),
         "inference": lambda: inference_ratios(pairs, args.quick),
         "datasets": lambda: dataset_ratios(pairs, args.quick),
+        "ddp": lambda: ddp_ratios(pairs, args.quick),
     }
     before, started = machine(), time.time()
     results: dict[str, object] = {"lazy_import": lazy_import()}

@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="runs directory (default: $CVSTUDIO_RUNS_DIR or the user data dir)")
     run.add_argument("--epochs", type=int, help="override the epochs of every deep pipeline")
     run.add_argument("--device", help="override the device of every deep pipeline: auto, cpu, cuda, mps")
+    run.add_argument("--nproc", type=int, metavar="N",
+                     help="train the deep pipelines in N processes with DistributedDataParallel, started by "
+                          "torchrun (see docs/distributed-training.md)")
     plugins = sub.add_parser("plugins", help="list plugins, what they provide and their errors")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugin = sub.add_parser("plugin", help="write a plugin (`plugin new`) and check it (`plugin check`)")
@@ -179,7 +182,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cvstudio.core.lessons import check_lesson, is_lesson_file, load_lesson
     from cvstudio.plugins import load_registry
 
+    if args.nproc is not None:
+        return _launch_processes(args)
+    from cvstudio.core.distributed import launched_world_size
+
     registry = load_registry()
+    if launched_world_size() > 1:
+        return _run_distributed(args, registry)
     paths, title = [args.experiment], None
     if is_lesson_file(args.experiment):
         lesson = load_lesson(args.experiment)
@@ -208,15 +217,68 @@ def cmd_run(args: argparse.Namespace) -> int:
     return outcome
 
 
-def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, runs: list[Any]) -> tuple[int, bool]:
-    """Run one experiment file into a new run (appended to ``runs``): the exit code, and whether to go on.
+def _launch_processes(args: argparse.Namespace) -> int:
+    """`cvstudio run FILE --nproc N`: this same command in N processes, started by torchrun."""
+    from cvstudio.core.torchrun import launch
 
-    When some pipelines failed and the others completed, the next experiments
-    of a lesson still run and the report is still written (as the app does).
+    forwarded = ["run", str(args.experiment)]
+    for option in ("step", "report", "out", "epochs", "device"):
+        if getattr(args, option) is not None:
+            forwarded += [f"--{option}", str(getattr(args, option))]
+    return launch(args.nproc, forwarded + (["--debug"] if args.debug else []), args.debug)
+
+
+def _run_distributed(args: argparse.Namespace, registry: Any) -> int:
+    """One of the processes torchrun started: process 0 makes the run and prints; the others train silently.
+
+    The processes read the experiment together: a problem in it is printed once, by process 0, naming
+    the process that found it. Later, a process that fails leaves its error for the others: process 0
+    records it in the run and prints it. A process prints an error itself only when it cannot leave it.
     """
-    from cvstudio.core.experiment import PipelinesFailed, load_experiment, run_experiment
-    from cvstudio.core.runs import RunStore
-    from cvstudio.core.tasks import Cancelled, TaskState, exit_code
+    from cvstudio.core.distributed import process_group
+    from cvstudio.core.lessons import is_lesson_file
+    from cvstudio.core.tasks import TaskState, drain, exit_code
+    from cvstudio.core.torchrun import check_experiment, follow
+
+    with process_group() as world:
+        experiment, problem = None, None
+        try:
+            if is_lesson_file(args.experiment) or args.step is not None:
+                raise ValueError(f"{args.experiment} is a lesson (or --step was given): a distributed training "
+                                 "runs one experiment file; give one step's experiment")
+            experiment = _load_with_overrides(args.experiment, registry, args)
+            check_experiment(experiment)
+        except Exception as exc:  # noqa: BLE001 - every process reports what it found; process 0 prints it
+            problem = str(exc)
+        problem = world.first_problem(problem)
+        if problem is not None:
+            if world.leader:
+                print(f"error: {problem}", file=sys.stderr)
+            return EXIT_ERROR
+        if world.leader:
+            runs: list[Any] = []
+            code, _ = _run_loaded(experiment, registry, args, runs)
+            if code == EXIT_ERROR:
+                world.report_failure(f"the run stopped; its error is in {runs[0].path}")
+            elif code == 0 and args.report:
+                from cvstudio.core.report import write_report
+
+                print(f"report {write_report(runs, args.report)}", file=sys.stderr)
+            return code
+        try:
+            drain(follow(experiment, registry, TaskState()))
+        except KeyboardInterrupt as interrupt:  # Ctrl-C reached every process: process 0 says it
+            return exit_code(interrupt)
+        except Exception as exc:  # noqa: BLE001 - process 0 prints it, with the run it stopped
+            if world.peer_failure() is None and not world.report_failure(str(exc)):
+                print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        return 0
+
+
+def _load_with_overrides(path: Path, registry: Any, args: argparse.Namespace) -> Any:
+    """The experiment in ``path`` with the command line's --epochs and --device applied."""
+    from cvstudio.core.experiment import load_experiment
 
     experiment = load_experiment(path, registry)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
@@ -227,6 +289,24 @@ def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, ru
             if param.name in overrides:
                 overrides[param.name] = param.validate(overrides[param.name])
         experiment = experiment.with_training(**overrides)
+    return experiment
+
+
+def _run_experiment_file(path: Path, registry: Any, args: argparse.Namespace, runs: list[Any]) -> tuple[int, bool]:
+    """Run one experiment file into a new run (appended to ``runs``): the exit code, and whether to go on.
+
+    When some pipelines failed and the others completed, the next experiments
+    of a lesson still run and the report is still written (as the app does).
+    """
+    return _run_loaded(_load_with_overrides(path, registry, args), registry, args, runs)
+
+
+def _run_loaded(experiment: Any, registry: Any, args: argparse.Namespace, runs: list[Any]) -> tuple[int, bool]:
+    """Run an experiment into a new run, as :func:`_run_experiment_file` says."""
+    from cvstudio.core.experiment import PipelinesFailed, run_experiment
+    from cvstudio.core.runs import RunStore
+    from cvstudio.core.tasks import Cancelled, TaskState, exit_code
+
     run = RunStore(args.out).create(experiment.title)
     runs.append(run)
     printer = ProgressPrinter(sys.stderr, args.debug)

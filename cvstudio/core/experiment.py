@@ -18,6 +18,7 @@ from typing import Any, Generator, Mapping
 
 from cvstudio.core.classical import ClassicalResult, run_classical
 from cvstudio.core.data import ImageDataset, Split, describe_skipped, stratified_split
+from cvstudio.core.distributed import DistributedError
 from cvstudio.core.features import CombinedFeatures, FeatureExtractor
 from cvstudio.core.runs import Run, WriteError
 from cvstudio.core.tasks import Cancelled, Progress, TaskState
@@ -414,14 +415,15 @@ def _isolated(run: Run, summary: dict[str, Any], label: str, kind: str,
     """One pipeline, started and passed through; if it raises, it is recorded as failed and the others go on.
 
     Cancelling still stops the whole run, and so does a file of the run that
-    cannot be written (a full disk stops every pipeline). The failure is kept in the summary's
+    cannot be written (a full disk stops every pipeline) or a failure in a training spread over
+    several processes (they cannot agree to go on). The failure is kept in the summary's
     ``failed`` table (label → kind, error), yielded as a PipelineFailed event
     and returned.
     """
     yield PipelineStarted(label, kind)
     try:
         yield from events
-    except (Cancelled, KeyboardInterrupt, WriteError):
+    except (Cancelled, KeyboardInterrupt, WriteError, DistributedError):
         raise
     except Exception as exc:  # noqa: BLE001 - one broken pipeline must not stop the others
         error = str(exc) if type(exc).__module__.startswith("cvstudio") else f"{type(exc).__name__}: {exc}"
@@ -486,6 +488,7 @@ def deep_record(result: DeepResult, run: Run) -> dict[str, Any]:
         "seconds": round(result.train_seconds, 3),
         "images_per_s": round(result.images_per_s, 1),
         "checkpoint": str(run.checkpoint_path(result.pipeline).relative_to(run.path)),
+        **({"distributed": result.distributed} if result.distributed else {}),
     }
 
 

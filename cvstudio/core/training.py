@@ -12,10 +12,11 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generator, Mapping
+from typing import Any, Generator, Mapping, NamedTuple
 
 import numpy as np
 
+from cvstudio.core import distributed
 from cvstudio.core.data import ImageDataset, Split
 from cvstudio.core.devices import DEVICE_CHOICES, resolve_device
 from cvstudio.core.evaluation import Evaluation, evaluate
@@ -158,6 +159,7 @@ class DeepResult:
     normalization: Normalization
     history: list[EpochEnd] = field(default_factory=list)
     model: Any = None
+    distributed: dict[str, Any] | None = None  # processes, backend and weights' SHA-256 of a torchrun training
 
 
 def count_parameters(model: Any) -> int:
@@ -201,16 +203,45 @@ def train_model(
     pipeline: str = "deep",
     checkpoint_path: Path | None = None,
 ) -> Generator[TrainingEvent, None, DeepResult]:
-    """Train ``spec`` on the training part; validate each epoch; evaluate on validation and test."""
+    """Train ``spec`` on the training part; validate each epoch; evaluate on validation and test.
+
+    Under torchrun (:func:`cvstudio.core.distributed.current`), every process runs this with the same
+    arguments and trains on its share of each batch, the processes' gradients averaged by
+    DistributedDataParallel; ``checkpoint_path`` is then given to process 0 only.
+    """
+    world = distributed.current()
+    events = _train(spec, model_params, dataset, split, config, state, pipeline, checkpoint_path, world)
+    return (yield from (events if world is None else world.guard(events)))
+
+
+def _train(
+    spec: ModelSpec,
+    model_params: Mapping[str, Any],
+    dataset: ImageDataset,
+    split: Split,
+    config: TrainConfig,
+    state: TaskState,
+    pipeline: str,
+    checkpoint_path: Path | None,
+    world: distributed.World | None,
+) -> Generator[TrainingEvent, None, DeepResult]:
     import torch
 
     device = resolve_device(config.device)
+    if world is not None and device.type == "cuda":
+        device = distributed.use_gpu(world)
     torch.manual_seed(config.seed)
     model = build_model(spec, model_params, dataset).to(device)
+    if world is not None:
+        batch_size_check(config.batch_size, world.size)
+        model, net = _data_parallel(model, device, world)
+        torch.manual_seed(config.seed + world.rank)  # dropout: each process its own masks
+    else:
+        net = model
     normalization = Normalization.of(dataset.images[split.train])
     data = _DeviceData(dataset, normalization, device)
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = _optimizer(model, config)
+    optimizer = _optimizer(net, config)
     loss_fn = torch.nn.CrossEntropyLoss()
     amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
@@ -227,14 +258,14 @@ def train_model(
         return recorder.snapshot(pipeline, epoch, batch, data.batch(torch.tensor([index])), index)
 
     train_index = torch.as_tensor(split.train)
-    batches = _batch_count(len(train_index), config.batch_size)
+    batches = _batch_count(len(train_index), config.batch_size, 2 * (world.size if world else 1))
     history: list[EpochEnd] = []
     train_seconds = 0.0
     last = snapshot(0, 0)
     yield last
     last_snapshot = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        model.train()
+        net.train()
         order = train_index[torch.randperm(len(train_index), generator=generator)]
         epoch_start = time.perf_counter()
         loss_sum = correct = seen = 0.0
@@ -242,14 +273,21 @@ def train_model(
             state.check()
             batch_start = time.perf_counter()
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size if batch + 1 < batches else None]
-            images = _augment(data.batch(index), config.augment, generator)
+            batch_images = len(index)
+            moves = _draw_augmentation(batch_images, config.augment, generator)  # for the whole batch, on every process
+            if world is not None:
+                index, moves = world.shard(index), None if moves is None else moves.part(world)
+            images = _apply_augmentation(data.batch(index), moves)
             targets = data.labels[index.to(data.labels.device)]
             try:
                 with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-                    logits = model(images)
+                    logits = net(images)
                     loss = loss_fn(logits, targets)
                 optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
+                # DDP averages the processes' gradients: weighting each by its share of the batch makes the
+                # average the gradient of the whole batch's mean loss, whether or not the shares are equal.
+                weighted = loss if world is None else loss * (len(index) * world.size / batch_images)
+                scaler.scale(weighted).backward()
                 scaler.step(optimizer)
                 scaler.update()
             except torch.cuda.OutOfMemoryError as exc:
@@ -269,12 +307,15 @@ def train_model(
             correct += batch_correct
             seen += n
             yield BatchEnd(pipeline, epoch, batch + 1, batches, loss_value, batch_correct / n,
-                           n / max(time.perf_counter() - batch_start, 1e-9))
+                           batch_images / max(time.perf_counter() - batch_start, 1e-9))
             if time.perf_counter() - last_snapshot >= config.snapshot_interval_s or probe() != last.probe_index:
                 last = snapshot(epoch, batch + 1)  # a newly chosen image is shown after one batch, not one interval
                 yield last
                 model.train()
                 last_snapshot = time.perf_counter()
+        if world is not None:
+            loss_sum, correct, seen = world.all_sum([loss_sum, correct, seen])
+            world.broadcast_buffers(model)  # every process validates the same network
         _check_divergence(loss_sum / seen, dataset.num_classes, epoch, config)
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
@@ -291,6 +332,7 @@ def train_model(
             save_checkpoint(checkpoint_path, model, spec, model_params, dataset, normalization, epoch)
             yield CheckpointSaved(pipeline, epoch, str(checkpoint_path))
     recorder.close()
+    shared = None if world is None else {**world.describe(device), "weights_sha256": world.agreed_weights(model)}
     _, test_probabilities = _predict(model, data, split.test, config.batch_size, loss_fn)
     return DeepResult(
         pipeline=pipeline,
@@ -303,6 +345,7 @@ def train_model(
         normalization=normalization,
         history=history,
         model=model,
+        distributed=shared,
     )
 
 
@@ -317,10 +360,35 @@ def _check_divergence(train_loss: float, classes: int, epoch: int, config: Train
         )
 
 
-def _batch_count(images: int, batch_size: int) -> int:
-    """Batches per epoch; a last batch of one image joins the one before (batch norm needs two)."""
+def _batch_count(images: int, batch_size: int, smallest: int = 2) -> int:
+    """Batches per epoch; a last batch of fewer than ``smallest`` images joins the one before.
+
+    Batch norm needs two images: two in all, or two on each process of a distributed training.
+    """
     batches = max(1, -(-images // batch_size))
-    return batches - 1 if batches > 1 and images % batch_size == 1 else batches
+    return batches - 1 if batches > 1 and 0 < images % batch_size < smallest else batches
+
+
+def batch_size_check(batch_size: int, processes: int) -> None:
+    """Refuse a batch too small to give every process of a distributed training two images of it."""
+    if batch_size < 2 * processes:
+        raise TrainingError(f"batch size {batch_size} is too small for {processes} processes: each trains on its "
+                            f"share of every batch and needs at least 2 images of it; set batch_size to "
+                            f"{2 * processes} or more, or start fewer processes")
+
+
+def _data_parallel(model: Any, device: Any, world: distributed.World) -> tuple[Any, Any]:
+    """The model to train, evaluate and save, and its DistributedDataParallel wrapper to train through.
+
+    On GPUs, batch norm computes its statistics over the whole batch (SyncBatchNorm), as one process
+    would; torch's SyncBatchNorm does not run on the CPU, where each process normalises its own share.
+    """
+    import torch
+    from torch.nn.parallel import DistributedDataParallel
+
+    if device.type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return model, DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 def save_checkpoint(
@@ -404,25 +472,55 @@ def _optimizer(model: Any, config: TrainConfig) -> Any:
     return optimizer(params, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
+class _Moves(NamedTuple):
+    """The random shift (and mirror) of each image of a batch."""
+
+    dy: Any
+    dx: Any
+    flip: Any
+
+    def part(self, world: distributed.World) -> _Moves:
+        """This process's share of the batch's moves."""
+        return _Moves(*(None if moves is None else world.shard(moves) for moves in self))
+
+
 def _augment(images: Any, augment: str, generator: Any) -> Any:
     """Random per-image shifts (edge pixels repeated) and, for flip+shift, mirror images."""
+    return _apply_augmentation(images, _draw_augmentation(len(images), augment, generator))
+
+
+def _draw_augmentation(n: int, augment: str, generator: Any) -> _Moves | None:
+    """The moves of ``n`` images, drawn from ``generator``; None for no augmentation.
+
+    Processes of a distributed training each draw them for the whole batch and apply their share, so
+    their generators stay in step and the batch is augmented as one process would augment it.
+    """
     if augment == "none":
+        return None
+    import torch
+
+    m = SHIFT_PIXELS
+    dy = torch.randint(0, 2 * m + 1, (n, 1), generator=generator)
+    dx = torch.randint(0, 2 * m + 1, (n, 1), generator=generator)
+    flip = torch.rand(n, generator=generator) < 0.5 if augment == "flip+shift" else None
+    return _Moves(dy, dx, flip)
+
+
+def _apply_augmentation(images: Any, moves: _Moves | None) -> Any:
+    if moves is None:
         return images
     import torch
 
     n, c, h, w = images.shape
     m = SHIFT_PIXELS
     padded = torch.nn.functional.pad(images, (m, m, m, m), mode="replicate")
-    dy = torch.randint(0, 2 * m + 1, (n, 1), generator=generator).to(images.device)
-    dx = torch.randint(0, 2 * m + 1, (n, 1), generator=generator).to(images.device)
-    rows = (dy + torch.arange(h, device=images.device))[:, None, :, None]
-    cols = (dx + torch.arange(w, device=images.device))[:, None, None, :]
+    rows = (moves.dy.to(images.device) + torch.arange(h, device=images.device))[:, None, :, None]
+    cols = (moves.dx.to(images.device) + torch.arange(w, device=images.device))[:, None, None, :]
     batch = torch.arange(n, device=images.device)[:, None, None, None]
     channel = torch.arange(c, device=images.device)[None, :, None, None]
     shifted = padded[batch, channel, rows, cols]
-    if augment == "flip+shift":
-        flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)[:, None, None, None]
-        shifted = torch.where(flip, shifted.flip(3), shifted)
+    if moves.flip is not None:
+        shifted = torch.where(moves.flip.to(images.device)[:, None, None, None], shifted.flip(3), shifted)
     return shifted
 
 
