@@ -2,9 +2,11 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import psutil
 import pytest
@@ -148,6 +150,30 @@ def test_a_failing_process_stops_every_one_and_the_run_names_it(tmp_path):
     assert left_running(experiment) == []
 
 
+def test_ctrl_c_stops_every_process_and_the_run_is_marked_cancelled(tmp_path):
+    experiment = write_experiment(tmp_path)
+    experiment.write_text(experiment.read_text().replace("epochs = 3", "epochs = 1000"))
+    launcher = subprocess.Popen([sys.executable, "-m", "cvstudio", "run", str(experiment), "--out", str(tmp_path / "runs"),
+                                 "--nproc", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 240
+        while not list(tmp_path.glob("runs/*/metrics.jsonl")) or not epochs(only_run(tmp_path / "runs")):
+            assert launcher.poll() is None and time.monotonic() < deadline, launcher.stderr.read() if launcher.poll() else ""
+            time.sleep(0.5)
+        launcher.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does; torchrun passes it on
+        _, err = launcher.communicate(timeout=120)
+    finally:
+        launcher.kill()
+    assert launcher.returncode == 130, err
+    run = only_run(tmp_path / "runs")
+    assert json.loads((run / "status.json").read_text())["status"] == "cancelled"
+    assert "interrupted during epoch" in json.loads((run / "summary.json").read_text())["stopped"]
+    assert "the run so far is kept, marked cancelled" in err and "Traceback" not in err
+    assert left_running(experiment) == []
+
+
+@pytest.mark.slow  # the sharing of a problem between processes is also tested in tests/core/test_distributed.py
 def test_a_problem_in_the_experiment_is_said_once_and_nothing_is_run(tmp_path):
     experiment = write_experiment(tmp_path, "no-such-model")
     result = cvstudio("-m", "cvstudio", "run", str(experiment), "--out", str(tmp_path / "runs"), "--nproc", "2")
