@@ -115,7 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--provider", default="auto", help="auto (TensorRT > CUDA > CPU), cpu, cuda or tensorrt")
     predict.add_argument("--topk", type=int, default=3, help="how many classes to show per image")
     predict.add_argument("--csv", type=Path, help="also write every prediction to this CSV file")
-    predict.add_argument("--config", type=Path, help="preprocessing config (default: MODEL.preprocess.json if present)")
+    predict.add_argument("--config", type=Path,
+                         help="preprocessing config (JSON); the keys it holds change the model's own or guessed "
+                              "preprocessing, the others keep it, e.g. {\"invert\": true} "
+                              "(default: MODEL.preprocess.json if present)")
     predict.add_argument("--labels", type=Path, help="class names, one a line (default: MODEL.labels.txt if present)")
     predict.add_argument("--batch-size", type=int, default=32, help="images per ONNX Runtime call")
     return parser
@@ -595,13 +598,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from cvstudio.core.inference import Predictor
     from cvstudio.core.inference_jobs import CsvWriter, count_images, iter_images, predict_stream
-    from cvstudio.core.preprocessing import Preprocessing
+    from cvstudio.core.preprocessing import PreprocessingConfig
     from cvstudio.core.tasks import Progress, TaskState
 
     if args.topk < 1 or args.batch_size < 1:
         print("error: --topk and --batch-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    preprocessing = Preprocessing.load(args.config) if args.config else None
+    preprocessing = PreprocessingConfig.load(args.config) if args.config else None
     predictor = Predictor(args.model, args.provider, preprocessing, args.labels)
     if predictor.notice:
         print(f"warning: {predictor.notice}", file=sys.stderr)

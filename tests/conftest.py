@@ -34,3 +34,26 @@ def folder_with_bad_files(tmp_path):
     (root / "dog" / "d-empty.png").write_bytes(b"")
     (root / "dog" / "e-readme.txt").write_text("labels")
     return root
+
+
+@pytest.fixture
+def one_channel_model(tmp_path):
+    """An external ONNX classifier without cvstudio metadata: float NCHW input of one 8×8 grey channel,
+    labels 'bright' and 'dark' (logits mean - 0.5 and 0.5 - mean of the pixels scaled to 0-1)."""
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2, 3], keepdims=0),
+             helper.make_node("Unsqueeze", ["mean", "axis"], ["mean column"]),
+             helper.make_node("Sub", ["mean column", "half"], ["bright"]),
+             helper.make_node("Neg", ["bright"], ["dark"]),
+             helper.make_node("Concat", ["bright", "dark"], ["scores"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "one channel", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 1, 8, 8])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["n", 2])],
+        initializer=[helper.make_tensor("axis", TensorProto.INT64, [1], [1]),
+                     helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    path = tmp_path / "strokes.onnx"
+    path.write_bytes(model.SerializeToString())
+    (tmp_path / "strokes.labels.txt").write_text("bright\ndark\n")
+    return path

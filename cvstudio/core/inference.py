@@ -15,9 +15,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from cvstudio.core.export import METADATA_KEY
-from cvstudio.core.preprocessing import Preprocessing, config_path, labels_path, read_labels
+from cvstudio.core.preprocessing import (
+    CONFIG_KEYS,
+    Preprocessing,
+    PreprocessingConfig,
+    config_path,
+    labels_path,
+    read_labels,
+)
 from cvstudio.core.sessions import InferenceError, open_session
 
+GUESSED, METADATA = "guessed", "the model's metadata"  # where a preprocessing key came from, besides a config
 INPUT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
                "tensor(uint8)": np.uint8}
 
@@ -72,19 +80,24 @@ class Prediction:
 class Predictor:
     """An ONNX image classifier ready to score images: session, preprocessing, labels.
 
-    Preprocessing comes from, in order: ``preprocessing``, cvstudio's
-    metadata in the model, a saved ``<model>.preprocess.json``, a guess from
-    the input's shape and type (:attr:`config_source` says which).
+    The preprocessing starts from cvstudio's metadata in the model, else from a
+    guess from the input's shape and type; a config (``preprocessing``, else a
+    saved ``<model>.preprocess.json`` for a model without metadata) changes the
+    keys it states and leaves the others. :attr:`sources` says where each key
+    came from.
     """
 
-    def __init__(self, path: Path, provider: str = "auto", preprocessing: Preprocessing | None = None,
+    def __init__(self, path: Path, provider: str = "auto",
+                 preprocessing: Preprocessing | PreprocessingConfig | None = None,
                  labels: Sequence[str] | Path | None = None, threads: int | None = None) -> None:
         self.path = Path(path)
         self.session, self.notice = open_session(self.path, provider, threads)
         self.input = _image_input(self.session)
         props = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, Any] | None = json.loads(props[METADATA_KEY]) if METADATA_KEY in props else None
-        self.preprocessing, self.config_source = self._preprocessing(preprocessing)
+        if isinstance(preprocessing, Preprocessing):
+            preprocessing = PreprocessingConfig.of(preprocessing, "the given preprocessing")
+        self.preprocessing, self.sources = self._preprocessing(preprocessing)
         self.output_name = self.session.get_outputs()[0].name
         self.labels = self._labels(labels)
         self._check_labels(self.classes())
@@ -94,19 +107,21 @@ class Predictor:
         """What the session actually runs on, best first."""
         return self.session.get_providers()
 
-    def _preprocessing(self, given: Preprocessing | None) -> tuple[Preprocessing, str]:
-        if given is not None:
-            chosen, source = given, "given"
-        elif self.metadata is not None:
-            chosen, source = Preprocessing.from_dict(self.metadata["preprocessing"], "the model's metadata"), "metadata"
-        elif config_path(self.path).is_file():
-            chosen, source = Preprocessing.load(config_path(self.path)), "file"
+    def _preprocessing(self, given: PreprocessingConfig | None) -> tuple[Preprocessing, dict[str, str]]:
+        """The preprocessing to use, and each key's source: the config's name, METADATA or GUESSED."""
+        config = given
+        if config is None and self.metadata is None and config_path(self.path).is_file():
+            config = PreprocessingConfig.load(config_path(self.path))
+        stated = config.values if config is not None else {}
+        if self.metadata is not None:
+            base, origin = Preprocessing.from_dict(self.metadata["preprocessing"], "the model's metadata"), METADATA
         else:
-            layout = self.input.guess_layout()
+            layout = stated.get("layout") or self.input.guess_layout()
             channels = self.input.channels(layout)
-            chosen = Preprocessing(color="grayscale" if channels == 1 else "rgb", layout=layout,
-                                   scale="0-255" if self.input.dtype == np.uint8 else "0-1")
-            source = "guess"
+            base, origin = Preprocessing(color="grayscale" if channels == 1 else "rgb", layout=layout,
+                                         scale="0-255" if self.input.dtype == np.uint8 else "0-1"), GUESSED
+        chosen = config.over(base) if config is not None else base
+        sources = {key: (Path(config.where).name if key in stated else origin) for key in CONFIG_KEYS}
         channels = self.input.channels(chosen.layout)
         if isinstance(channels, int) and channels != chosen.channels:
             raise InferenceError(
@@ -117,7 +132,7 @@ class Predictor:
             )
         if chosen.size is None and self.input.size(chosen.layout) is not None:
             chosen = replace(chosen, size=self.input.size(chosen.layout))
-        return chosen, source
+        return chosen, sources
 
     def _labels(self, labels: Sequence[str] | Path | None) -> list[str]:
         if isinstance(labels, (str, Path)):
@@ -148,9 +163,9 @@ class Predictor:
     def save_preprocessing(self, preprocessing: Preprocessing) -> Path:
         """Keep an edited config next to the model, where the next session finds it."""
         path = config_path(self.path)
+        checked = self._preprocessing(PreprocessingConfig.of(preprocessing, str(path)))  # refused before it is saved
         preprocessing.save(path)
-        self.preprocessing, _ = self._preprocessing(preprocessing)
-        self.config_source = "file"
+        self.preprocessing, self.sources = checked
         return path
 
     def prepare(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -213,9 +228,17 @@ class Predictor:
 
     def describe(self) -> str:
         """One line for the user: the input, the preprocessing source and the providers in use."""
-        source = {"metadata": "from the model's cvstudio metadata", "file": f"from {config_path(self.path).name}",
-                  "guess": "guessed from the input: check it", "given": "as given"}[self.config_source]
-        return (f"input '{self.input.name}' {list(self.input.shape)} {self.input.type}; preprocessing {source}; "
+        phrases = {METADATA: "from the model's cvstudio metadata", GUESSED: "guessed from the input: check it"}
+        stated = [key for key, origin in self.sources.items() if origin not in phrases]
+        base = next((phrases[origin] for origin in self.sources.values() if origin in phrases), None)
+        if not stated:
+            source = base
+        elif base is None:
+            source = f"from {self.sources[stated[0]]}"
+        else:
+            source = f"{', '.join(stated)} from {self.sources[stated[0]]}; the rest {base}"
+        return (f"input '{self.input.name}' {list(self.input.shape)} {self.input.type}; "
+                f"preprocessing {source}; "
                 f"{len(self.labels) or 'no'} labels; running on {', '.join(self.providers)}")
 
 

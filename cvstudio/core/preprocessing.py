@@ -3,14 +3,17 @@
 cvstudio's own exports carry their preprocessing in their metadata. For any
 other ONNX classifier, cvstudio guesses one from the input's shape and type,
 and the user corrects it and saves it next to the model as
-``<model>.preprocess.json``. Images enter as uint8 RGB (or grey) arrays, as
-:func:`read_image` and the datasets produce them.
+``<model>.preprocess.json``. A config (:class:`PreprocessingConfig`) may hold
+only some keys: it refines the guess, the keys it leaves out keep their guessed
+values. Images enter as uint8 RGB (or grey) arrays, as :func:`read_image` and
+the datasets produce them.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -90,23 +93,8 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "preprocessing config") -> Preprocessing:
-        if not isinstance(data, dict):
-            raise PreprocessingError(f"{where} must be a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise PreprocessingError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        values = dict(data)
-        try:
-            if values.get("size") is not None:
-                values["size"] = tuple(int(v) for v in values["size"])
-            for name in ("mean", "std"):
-                if name in values:
-                    value = values[name]
-                    values[name] = tuple(float(v) for v in (value if isinstance(value, list) else [value]))
-            return cls(**values)
-        except (TypeError, ValueError) as exc:
-            raise PreprocessingError(f"{where}: {exc}") from None
+        """A config that states every key it needs (the model's metadata): keys left out take the defaults."""
+        return PreprocessingConfig.from_dict(data, where).over(cls())
 
     def form_values(self) -> dict[str, Any]:
         """The config as :data:`FORM_PARAMS` values, for the GUI's editor."""
@@ -116,21 +104,17 @@ class Preprocessing:
 
     @classmethod
     def from_form(cls, values: dict[str, Any]) -> Preprocessing:
+        where = "the preprocessing form"
         data = {k: v for k, v in values.items() if k not in ("height", "width")}
         data["size"] = [values["height"], values["width"]] if values["height"] and values["width"] else None
         for name in ("mean", "std"):
-            data[name] = [part for part in str(values[name]).replace(",", " ").split()]
-        return cls.from_dict(data, "the preprocessing form")
-
-    @classmethod
-    def load(cls, path: Path) -> Preprocessing:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise PreprocessingError(f"cannot read the preprocessing config {path}: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise PreprocessingError(f"{path} is not valid JSON ({exc}); fix it or delete it to start again") from None
-        return cls.from_dict(data, str(path))
+            parts = str(values[name]).replace(",", " ").split()
+            try:
+                data[name] = [float(part) for part in parts]
+            except ValueError:
+                raise PreprocessingError(f"{where}: '{name}' must be numbers separated by commas, e.g. 0.5 or "
+                                         f"0.485, 0.456, 0.406; got {values[name]!r}") from None
+        return PreprocessingConfig.from_dict(data, where).over(cls())
 
     def save(self, path: Path) -> None:
         write_json(Path(path), self.to_dict())
@@ -177,6 +161,87 @@ class Preprocessing:
             shrink = image.shape[0] > h or image.shape[1] > w
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
         return image.reshape(h, w, self.channels)
+
+
+CONFIG_KEYS = tuple(f.name for f in fields(Preprocessing))
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    """The keys a config file (or the form) states, checked and typed; the others are left to the model.
+
+    ``over(base)`` is the base (the model's metadata, or the guess from its
+    input) with these keys changed: ``{"invert": true}`` means "the guess,
+    inverted".
+    """
+
+    values: dict[str, Any]
+    where: str = "preprocessing config"
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "preprocessing config") -> PreprocessingConfig:
+        if not isinstance(data, dict):
+            raise PreprocessingError(f"{where} must be a JSON object such as {{\"invert\": true}}, "
+                                     f"got {type(data).__name__}")
+        for key in data:
+            if key not in CONFIG_KEYS:
+                close = difflib.get_close_matches(str(key), CONFIG_KEYS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise PreprocessingError(f"{where}: unknown key {key!r}{hint} (the keys are {', '.join(CONFIG_KEYS)}; "
+                                         "leave a key out to keep the value guessed from the model)")
+        return cls({key: _typed(key, value, where) for key, value in data.items()}, where)
+
+    @classmethod
+    def of(cls, preprocessing: Preprocessing, where: str) -> PreprocessingConfig:
+        """Every key of a complete preprocessing, as a config that states them all."""
+        return cls({key: getattr(preprocessing, key) for key in CONFIG_KEYS}, where)
+
+    @classmethod
+    def load(cls, path: Path) -> PreprocessingConfig:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PreprocessingError(f"cannot read the preprocessing config {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise PreprocessingError(f"{path} is not valid JSON ({exc}); fix it or delete it to start again") from None
+        return cls.from_dict(data, str(path))
+
+    def over(self, base: Preprocessing) -> Preprocessing:
+        """``base`` with the keys this config states; an error names the config when the two do not fit."""
+        try:
+            return replace(base, **self.values)
+        except PreprocessingError as exc:
+            raise PreprocessingError(f"{self.where}: {exc}") from None
+
+
+def _typed(key: str, value: Any, where: str) -> Any:
+    """One config value checked and typed; an error names the key, what it takes and an example."""
+    def refuse(takes: str) -> PreprocessingError:
+        return PreprocessingError(f"{where}: '{key}' must be {takes}; got {json.dumps(value, default=str)}")
+
+    def is_number(item: Any) -> bool:
+        return isinstance(item, (int, float)) and not isinstance(item, bool)
+
+    if key == "size":
+        if value is None:
+            return None
+        if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v) for v in value)
+                and all(float(v).is_integer() and v >= 1 for v in value)):
+            raise refuse("[height, width] in pixels, e.g. [28, 28], or null for the model's own size")
+        return (int(value[0]), int(value[1]))
+    if key in ("mean", "std"):
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not items or not all(is_number(v) for v in items):
+            raise refuse("a number or a list of numbers, one per channel, e.g. 0.5 or [0.485, 0.456, 0.406]")
+        return tuple(float(v) for v in items)
+    if key == "invert":
+        if not isinstance(value, bool):
+            raise refuse("true or false (without quotes)")
+        return value
+    allowed = {"color": COLORS, "layout": LAYOUTS, "scale": SCALES, "outputs": OUTPUTS}[key]
+    if value not in allowed:
+        raise PreprocessingError(f"{where}: '{key}' is {value!r}; choose one of {', '.join(allowed)}")
+    return value
 
 
 def config_path(model_path: Path) -> Path:

@@ -122,6 +122,12 @@ class ParamForm(QWidget):
     def values(self) -> dict[str, Any]:
         return {name: self._get(self.params[name], field) for name, field in self.fields.items()}
 
+    def set_notes(self, notes: Mapping[str, str]) -> None:
+        """A short note after each named field's label, e.g. where its value came from; the others have none."""
+        for name, field in self.fields.items():
+            note = notes.get(name)
+            self.layout_.labelForField(field).setText(humanize(name) + (f" ({note})" if note else ""))
+
     def set_values(self, values: Mapping[str, Any]) -> None:
         for name, value in values.items():
             if name in self.fields:

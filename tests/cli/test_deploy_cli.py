@@ -104,3 +104,17 @@ def test_predict_reports_bad_models_and_providers_in_one_line(tmp_path, capsys):
     assert "unknown provider 'gpu'" in capsys.readouterr().err
     assert main(["predict", str(fake), str(image), "--topk", "0"]) == 2
     assert "--topk and --batch-size must be at least 1" in capsys.readouterr().err
+
+
+def test_predict_with_a_partial_config_keeps_the_guess_for_the_keys_it_leaves_out(one_channel_model, tmp_path, capsys):
+    white = tmp_path / "white.png"
+    cv2.imwrite(str(white), np.full((8, 8, 3), 255, np.uint8))
+    config = tmp_path / "cfg.json"
+    config.write_text('{"invert": true}')
+    assert main(["predict", str(one_channel_model), str(white), "--provider", "cpu", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "preprocessing invert from cfg.json; the rest guessed from the input: check it" in captured.err
+    assert captured.out.startswith(f"{white}\tdark ")  # inverted: the white image reads as dark
+    config.write_text('{"invert": "yes"}')
+    assert main(["predict", str(one_channel_model), str(white), "--config", str(config)]) == 1
+    assert "'invert' must be true or false (without quotes); got \"yes\"" in capsys.readouterr().err

@@ -7,9 +7,9 @@ import pytest
 from onnx import TensorProto, helper
 
 from cvstudio.core import sessions
-from cvstudio.core.inference import Predictor
+from cvstudio.core.inference import GUESSED, Predictor
 from cvstudio.core.inference_jobs import list_images, predict_files, stream_video
-from cvstudio.core.preprocessing import Preprocessing, PreprocessingError
+from cvstudio.core.preprocessing import Preprocessing, PreprocessingConfig, PreprocessingError
 from cvstudio.core.sessions import InferenceError, provider_list, usable_providers
 from cvstudio.core.tasks import TaskState, drain
 
@@ -41,7 +41,7 @@ def image(colour, size=20):
 
 def test_an_external_nhwc_uint8_model_is_read_and_predicts(colour_model):
     predictor = Predictor(colour_model, provider="cpu")
-    assert predictor.config_source == "guess" and predictor.metadata is None
+    assert set(predictor.sources.values()) == {GUESSED} and predictor.metadata is None
     assert predictor.preprocessing == Preprocessing(size=(8, 8), color="rgb", layout="NHWC", scale="0-255")
     assert predictor.prepare([image(RED)]).dtype == np.uint8
     assert predictor.labels == ["red", "green", "blue"]
@@ -57,7 +57,7 @@ def test_an_edited_config_is_saved_beside_the_model_and_used_next_time(colour_mo
     path = predictor.save_preprocessing(Preprocessing(size=(8, 8), color="bgr", layout="NHWC", scale="0-255"))
     assert path == colour_model.with_name("colour.preprocess.json")
     again = Predictor(colour_model, provider="cpu")
-    assert again.config_source == "file" and again.preprocessing.color == "bgr"
+    assert set(again.sources.values()) == {"colour.preprocess.json"} and again.preprocessing.color == "bgr"
     assert again.predict([image(RED)])[0].label == "blue"  # channels swapped, as the config says
 
 
@@ -209,13 +209,13 @@ def test_a_bad_config_file_names_the_key_and_the_choices(tmp_path):
     path = tmp_path / "bad.preprocess.json"
     path.write_text('{"colour": "rgb"}')
     with pytest.raises(PreprocessingError, match="unknown key 'colour'"):
-        Preprocessing.load(path)
+        PreprocessingConfig.load(path)
     path.write_text('{"layout": "CHW"}')
     with pytest.raises(PreprocessingError, match="'layout' is 'CHW'; choose one of NCHW, NHWC"):
-        Preprocessing.load(path)
+        PreprocessingConfig.load(path)
     path.write_text('{"layout": ')
     with pytest.raises(PreprocessingError, match="not valid JSON"):
-        Preprocessing.load(path)
+        PreprocessingConfig.load(path)
 
 
 def test_a_labels_file_with_the_wrong_number_of_names_is_refused(colour_model):
@@ -235,3 +235,47 @@ def test_non_finite_scores_are_an_error_not_a_prediction(tmp_path):
     predictor = Predictor(save_model(tmp_path / "nan.onnx", [pixels], nodes), provider="cpu")
     with pytest.raises(InferenceError, match=r"not-a-number or infinite scores for 2 of 2 image\(s\)"):
         predictor.predict([image(RED), image(BLUE)])
+
+
+def test_a_partial_config_refines_the_guess_and_says_which_keys_it_set(one_channel_model, tmp_path):
+    config = tmp_path / "cfg.json"
+    config.write_text('{"invert": true}')
+    predictor = Predictor(one_channel_model, provider="cpu", preprocessing=PreprocessingConfig.load(config))
+    assert predictor.preprocessing == Preprocessing(size=(8, 8), color="grayscale", layout="NCHW", invert=True)
+    assert predictor.sources["invert"] == "cfg.json"
+    assert {key for key, origin in predictor.sources.items() if origin == GUESSED} == {
+        "size", "color", "layout", "scale", "mean", "std", "outputs"}
+    assert "preprocessing invert from cfg.json; the rest guessed from the input: check it;" in predictor.describe()
+    white = np.full((8, 8, 3), 255, np.uint8)
+    assert predictor.predict([white])[0].label == "dark"  # inverted: white strokes become black
+    assert Predictor(one_channel_model, provider="cpu").predict([white])[0].label == "bright"
+
+    one_channel_model.with_suffix(".preprocess.json").write_text('{"mean": 0.5, "std": 0.25}')  # saved beside it
+    saved = Predictor(one_channel_model, provider="cpu")
+    assert saved.preprocessing.color == "grayscale" and saved.preprocessing.std == (0.25,)
+    assert saved.sources["mean"] == saved.sources["std"] == "strokes.preprocess.json"
+    assert saved.sources["color"] == GUESSED
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"inverted": true}', "unknown key 'inverted'; did you mean 'invert'\\?.*leave a key out to keep the value "
+                           "guessed"),
+    ('{"invert": "yes"}', "'invert' must be true or false \\(without quotes\\); got \"yes\""),
+    ('{"size": 28}', "'size' must be \\[height, width\\] in pixels, e.g. \\[28, 28\\].*; got 28"),
+    ('{"mean": "half"}', "'mean' must be a number or a list of numbers, one per channel.*; got \"half\""),
+    ('{"std": [0.5, true]}', "'std' must be a number or a list of numbers"),
+    ('{"color": 3}', "'color' is 3; choose one of rgb, bgr, grayscale"),
+    ('["invert"]', "must be a JSON object such as \\{\"invert\": true\\}, got list"),
+])
+def test_a_config_with_a_wrong_key_or_type_names_the_key_and_the_fix(tmp_path, text, message):
+    path = tmp_path / "cfg.json"
+    path.write_text(text)
+    with pytest.raises(PreprocessingError, match=message):
+        PreprocessingConfig.load(path)
+
+
+def test_a_partial_config_that_does_not_fit_the_guess_names_the_config(one_channel_model, tmp_path):
+    path = tmp_path / "cfg.json"
+    path.write_text('{"mean": [0.485, 0.456, 0.406]}')
+    with pytest.raises(PreprocessingError, match="cfg.json: preprocessing 'mean' needs 1 or 1 values for grayscale"):
+        Predictor(one_channel_model, provider="cpu", preprocessing=PreprocessingConfig.load(path))

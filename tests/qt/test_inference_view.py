@@ -98,3 +98,29 @@ def test_a_missing_camera_is_shown_as_an_error_and_the_view_keeps_working(qtbot,
     panel.compare()
     qtbot.waitUntil(lambda: "Batch-1 latency" in panel.compare_label.text(), timeout=30000)
     assert "ONNX Runtime (CPUExecutionProvider)" in panel.compare_label.text()
+
+
+def test_the_preprocessing_form_says_which_values_a_config_set_and_which_were_guessed(
+    qtbot, make_window, one_channel_model
+):
+    one_channel_model.with_suffix(".preprocess.json").write_text('{"invert": true}')
+    window = make_window()
+    panel = window.inference
+    window.tabs.setCurrentWidget(panel)
+    panel.open_model(one_channel_model)
+    qtbot.waitUntil(lambda: panel.predictor is not None, timeout=20000)
+    form = panel.form
+    assert form.isEnabled() and form.values()["invert"] and form.values()["color"] == "grayscale"
+
+    def label(name):
+        return form.layout_.labelForField(form.fields[name]).text()
+
+    assert label("invert") == "Invert (from strokes.preprocess.json)"
+    assert [label(name) for name in ("color", "layout", "height", "mean")] == [
+        "Color (guessed)", "Layout (guessed)", "Height (guessed)", "Mean (guessed)"]
+    assert "invert from strokes.preprocess.json; the rest guessed from the input" in panel.info.text()
+
+    form.fields["mean"].setText("0.5")
+    panel.save_config.click()  # the whole form is saved: every value now comes from the file
+    assert all(label(name).endswith("(from strokes.preprocess.json)") for name in form.fields)
+    assert "Saved as strokes.preprocess.json" in panel.info.text()

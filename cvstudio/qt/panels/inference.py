@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from cvstudio.core.export import deep_pipelines, export_run
-from cvstudio.core.inference import Predictor
+from cvstudio.core.inference import GUESSED, METADATA, Predictor
 from cvstudio.core.sessions import PROVIDER_CHOICES, InferenceError, usable_providers
 from cvstudio.core.inference_jobs import (
     FileResult,
@@ -233,7 +233,16 @@ class InferencePanel(QWidget):
         self.notice.setText(self.predictor.notice or "")
         self.notice.setVisible(self.predictor.notice is not None)
         self.form.set_values(self.predictor.preprocessing.form_values())
+        self._show_sources()
         self._set_model_ready(True)
+
+    def _show_sources(self) -> None:
+        """Beside each preprocessing field: guessed from the model, from its metadata, or from a config file."""
+        notes = {}
+        for name in self.form.fields:
+            origin = self.predictor.sources["size" if name in ("height", "width") else name]
+            notes[name] = {GUESSED: "guessed", METADATA: "from the model"}.get(origin, f"from {origin}")
+        self.form.set_notes(notes)
 
     def _set_model_ready(self, ready: bool) -> None:
         external = ready and self.predictor is not None and self.predictor.metadata is None
@@ -255,6 +264,7 @@ class InferencePanel(QWidget):
         except (InferenceError, OSError) as exc:
             self.info.setText(f"Cannot use this preprocessing: {exc}")
             return
+        self._show_sources()
         self.info.setText(f"Saved as {path.name}. {self.predictor.describe()}")
 
     # ------------------------------------------------------------ images
