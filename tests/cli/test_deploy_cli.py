@@ -2,13 +2,15 @@
 
 import csv
 import textwrap
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
 
 from cvstudio.cli import main
-from cvstudio.core.inference import Predictor
+from cvstudio.core.inference import METADATA, Predictor
+from cvstudio.core.preprocessing import PreprocessingConfig
 from cvstudio.testing import make_tiny_dataset
 
 TINY_PLUGIN = """
@@ -74,6 +76,13 @@ def test_export_then_predict_a_folder_with_csv(run_dir, tmp_path, capsys):
     predictor = Predictor(model, "cpu")
     direct = predictor.predict([cv2.imread(r["path"])[..., ::-1] for r in images], topk=1)
     assert [p.label for p in direct] == [r["label1"] for r in images]
+
+    config = tmp_path / "cfg.json"
+    config.write_text('{"invert": true}')  # refines the export's own preprocessing, as it does a guess
+    inverted = Predictor(model, "cpu", PreprocessingConfig.load(config))
+    assert inverted.preprocessing == replace(predictor.preprocessing, invert=True)
+    assert inverted.sources["invert"] == "cfg.json" and inverted.sources["mean"] == METADATA
+    assert "invert from cfg.json; the rest from the model's cvstudio metadata" in inverted.describe()
 
 
 def test_export_needs_a_pipeline_choice_when_there_are_several(run_dir, capsys):
