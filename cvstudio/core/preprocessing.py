@@ -76,8 +76,9 @@ class Preprocessing:
             raise PreprocessingError(f"preprocessing 'size' must be [height, width] in pixels, got {self.size!r}")
         for name in ("mean", "std"):
             if len(getattr(self, name)) not in (1, self.channels):
-                raise PreprocessingError(f"preprocessing '{name}' needs 1 or {self.channels} values for "
-                                         f"{self.color} images, got {len(getattr(self, name))}")
+                needs = "1 value" if self.channels == 1 else f"1 or {self.channels} values"
+                raise PreprocessingError(f"preprocessing '{name}' needs {needs} for {self.color} images, "
+                                         f"got {len(getattr(self, name))}")
         if min(self.std) <= 0:
             raise PreprocessingError("preprocessing 'std' values must be above 0")
 

@@ -277,5 +277,5 @@ def test_a_config_with_a_wrong_key_or_type_names_the_key_and_the_fix(tmp_path, t
 def test_a_partial_config_that_does_not_fit_the_guess_names_the_config(one_channel_model, tmp_path):
     path = tmp_path / "cfg.json"
     path.write_text('{"mean": [0.485, 0.456, 0.406]}')
-    with pytest.raises(PreprocessingError, match="cfg.json: preprocessing 'mean' needs 1 or 1 values for grayscale"):
+    with pytest.raises(PreprocessingError, match="cfg.json: preprocessing 'mean' needs 1 value for grayscale images, got 3"):
         Predictor(one_channel_model, provider="cpu", preprocessing=PreprocessingConfig.load(path))

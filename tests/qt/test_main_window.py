@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QPushButton
 from cvstudio.core.checkpoints import CheckpointMaps
 from cvstudio.core.training import EpochEnd
 from cvstudio.qt.images import activation_mosaic
+from cvstudio.qt.panels.features import NO_NETWORK
 
 
 def test_window_opens_on_the_lesson_with_a_sample_grid(make_window):
@@ -49,6 +50,7 @@ def test_the_features_view_shows_the_cnn_maps_of_the_image_it_explains(qtbot, ma
     thumbnails = list(window.dataset_panel.thumbnails.values())
     first, second = thumbnails[4], thumbnails[17]
     qtbot.mouseClick(first, Qt.MouseButton.LeftButton)
+    assert window.features.cnn.label.text == NO_NETWORK and "network-maps" not in window.workers
     window.run()
     wait_for_run(window)
     window.tabs.setCurrentWidget(window.features)
@@ -71,6 +73,18 @@ def test_the_features_view_shows_the_cnn_maps_of_the_image_it_explains(qtbot, ma
     layer, activation = next(iter(expected.activations.items()))
     assert f"'{layer}'" in features.cnn.label.text
     assert np.allclose(features.cnn.item.image, activation_mosaic(activation), atol=1e-5)
+
+
+def test_after_a_cancelled_training_the_features_view_does_not_wait_for_maps(qtbot, make_window, wait_for_run):
+    window = make_window(epochs=50)
+    window.run()
+    qtbot.waitUntil(lambda: window.activations.snapshot is not None, timeout=30000)
+    window.cancel()
+    wait_for_run(window)
+    window.tabs.setCurrentWidget(window.features)
+    qtbot.mouseClick(list(window.dataset_panel.thumbnails.values())[9], Qt.MouseButton.LeftButton)
+    window.pull()
+    assert window.features.cnn.label.text == NO_NETWORK and "network-maps" not in window.workers
 
 
 def test_the_window_is_shown_before_torch_is_imported(lesson, tmp_path):

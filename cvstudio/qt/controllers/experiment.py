@@ -169,6 +169,8 @@ class ExperimentController(QObject):
             window.runner.focus(index)
         elif self.network_maps is not None:
             window.jobs.launch("network-maps", network_maps_job(self.network_maps, index))
+        else:
+            window.features.no_network()
 
     def network_trained(self, checkpoint: Path, pipeline: str) -> None:
         """A network finished training on this window's dataset: its checkpoint answers for images chosen later."""

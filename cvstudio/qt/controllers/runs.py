@@ -77,6 +77,7 @@ class RunController(QObject):
         window.training.reset(experiment.deep[0].training.epochs if experiment.deep else 0)
         window.results.clear()
         window.activations.reset()
+        window.experiment.network_maps = None  # the network shown from now on is this run's
         if experiment.study.name != COMPARE:
             self._run_study(experiment)
             return

@@ -29,6 +29,7 @@ from cvstudio.qt.widgets import name_widget
 FIT_SAMPLE = 300
 COLUMNS = 3
 MAX_TICK_LABELS = 6
+NO_NETWORK = "CNN first layer (after Run)"
 
 
 class ExtractorCache:
@@ -137,7 +138,7 @@ class FeaturesPanel(QWidget):
         super().__init__(parent)
         self.theme = DARK
         self.image = name_widget(ImagePanel("Click an image in the Dataset view", colormap=None), "explained-image")
-        self.cnn = name_widget(ImagePanel("CNN first layer (after Run)"), "cnn-first-layer")
+        self.cnn = name_widget(ImagePanel(NO_NETWORK), "cnn-first-layer")
         side = QVBoxLayout()
         side.addWidget(self.image, 1)
         side.addWidget(self.cnn, 1)
@@ -173,6 +174,13 @@ class FeaturesPanel(QWidget):
         for card in self.cards.values():
             card.caption.setText("computing…")
         self.pending = self.snapshot is not None  # the maps shown are of the image chosen before
+
+    def no_network(self) -> None:
+        """No network can give the chosen image's maps: none was trained on this dataset in this window,
+        or the last run's network did not finish training."""
+        self.snapshot, self.pending = None, False
+        self.cnn.blank()
+        self.cnn.set_title(NO_NETWORK)
 
     def on_explanation(self, name: str, explanation: Explanation | str) -> None:
         """Kept until the view is shown: a card's first explanation builds its plots."""
