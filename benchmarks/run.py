@@ -22,7 +22,7 @@ from pairs import describe, machine  # noqa: E402
 
 prepare_cpu_threads()  # the in-process benchmarks run torch as the app does
 
-GROUPS = ("hog", "training", "contention", "gui", "inference", "datasets", "ddp")
+GROUPS = ("hog", "training", "contention", "gui", "first_curve", "inference", "datasets", "ddp")
 LAZY_IMPORT_CHECK = """
 import contextlib, io, sys
 from cvstudio.cli import main
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench_contention import contention_ratios
     from bench_datasets import dataset_ratios
     from bench_ddp import ddp_ratios
+    from bench_first_curve import first_curve
     from bench_gui import gui_ratios
     from bench_hog import hog_vs_skimage
     from bench_inference import inference_ratios
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         "training": lambda: {"train_overhead": train_overhead(pairs)},
         "contention": lambda: contention_ratios(pairs, args.quick),
         "gui": lambda: gui_ratios(pairs, args.quick),
+        "first_curve": lambda: first_curve(pairs),
         "inference": lambda: inference_ratios(pairs, args.quick),
         "datasets": lambda: dataset_ratios(pairs, args.quick),
         "ddp": lambda: ddp_ratios(pairs, args.quick),

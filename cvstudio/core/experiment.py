@@ -361,24 +361,26 @@ def split_dataset(experiment: Experiment, dataset: ImageDataset) -> Split:
 
 
 def run_experiment(
-    experiment: Experiment, registry: Registry, run: Run, state: TaskState
+    experiment: Experiment, registry: Registry, run: Run, state: TaskState, dataset: ImageDataset | None = None
 ) -> Generator[Any, None, dict[str, Any]]:
     """Run ``experiment`` into ``run``, yielding engine events; returns the summary.
 
     The default study runs every pipeline once, head to head; other studies
-    (``[study] kind = ...``) are run by their own module.
+    (``[study] kind = ...``) are run by their own module. ``dataset`` is the
+    experiment's dataset where the caller holds it already (the window loaded
+    it to show it): a head-to-head run then starts without building it again.
     """
     run.write("config.json", experiment.to_dict())
     if experiment.study.name != COMPARE:
         return (yield from study_module(experiment.study.name).run(experiment, registry, run, state))
     summary = open_summary(experiment, run, pipelines={})
-    return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary)))
+    return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary, dataset)))
 
 
 def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
-             summary: dict[str, Any]) -> Generator[Any, None, None]:
+             summary: dict[str, Any], dataset: ImageDataset | None) -> Generator[Any, None, None]:
     """Every pipeline once, head to head, each recorded in ``summary`` as it finishes."""
-    dataset = load_dataset(experiment, registry)
+    dataset = dataset if dataset is not None else load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
     yield dataset_ready(experiment, dataset, split, run, summary)
     errors = []

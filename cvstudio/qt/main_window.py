@@ -35,6 +35,7 @@ from cvstudio.core.devices import available_devices
 from cvstudio.core.experiment import COMPARE, ExperimentError, parse_experiment
 from cvstudio.core.lessons import Lesson
 from cvstudio.core.runs import Run, RunStore
+from cvstudio.core.training import warm_up
 from cvstudio.plugins import Registry
 from cvstudio.qt.collector import install_gui_collector
 from cvstudio.qt.controllers.experiment import ExperimentController
@@ -330,6 +331,8 @@ class MainWindow(QMainWindow):
         self.presentation_action.setChecked(read_value(self.settings, "presentation", bool, False))
         self.started = True
         self._detect_devices()
+        # Torch's lazy imports, beside the dataset's loading: off the path of Run (the window is painted already).
+        self.jobs.launch("warm-up", single(warm_up))
 
     def _detect_devices(self) -> None:
         self.jobs.launch("devices", single(available_devices), lambda w: self.pipelines.set_devices(w.result))

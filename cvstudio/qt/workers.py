@@ -9,6 +9,7 @@ finished) is signalled.
 
 from __future__ import annotations
 
+import threading
 import traceback
 import weakref
 from collections import deque
@@ -128,3 +129,18 @@ def single(function: Callable[[], Any]) -> Job:
         return function()
 
     return job
+
+
+def gated(gate: threading.Event, job: Job, poll_s: float = 0.05) -> Job:
+    """``job``, begun once ``gate`` is set: a part that gives another the CPU first.
+
+    Cancelling while it waits begins it too, so that the job records its own
+    cancellation (its run saved as cancelled) as if it had been running.
+    """
+
+    def waiting(state: TaskState) -> Generator[Any, None, Any]:
+        while not gate.wait(poll_s) and not state.cancelled:
+            pass
+        return (yield from job(state))
+
+    return waiting

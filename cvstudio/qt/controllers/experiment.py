@@ -15,7 +15,6 @@ from cvstudio.core.checkpoints import CheckpointMaps
 from cvstudio.core.data import ImageDataset, stratified_split
 from cvstudio.core.experiment import COMPARE, ExperimentError, load_experiment, parse_experiment
 from cvstudio.core.lessons import is_lesson_file, load_lesson
-from cvstudio.core.training import warm_up
 from cvstudio.qt.panels.features import ExtractorCache, explain_job, network_maps_job
 from cvstudio.qt.settings import read_json, write_json
 from cvstudio.qt.workers import Worker, single
@@ -41,7 +40,6 @@ class ExperimentController(QObject):
         self.extractors: ExtractorCache | None = None
         self.chosen: int | None = None  # the image chosen in the Dataset view: every view shows this one
         self.network_maps: CheckpointMaps | None = None  # the last trained network, for images chosen after
-        self.warmed_up = False
 
     def initial_state(self) -> dict[str, Any]:
         """The last session's experiment if it came from the same file, else the file itself."""
@@ -139,9 +137,6 @@ class ExperimentController(QObject):
         window.dataset_panel.show_dataset(self.dataset, sizes)
         window.activations.set_dataset(self.dataset)
         window.dataset_panel.select(0)
-        if not self.warmed_up:  # once the window is painted and the data are in: off the path of Run
-            self.warmed_up = True
-            window.jobs.launch("warm-up", single(warm_up))
         self.dataset_loaded.emit(self.dataset)
 
     @Slot(int)

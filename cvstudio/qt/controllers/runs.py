@@ -3,6 +3,7 @@ reopening a saved run, and the report of the runs on screen."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
@@ -31,7 +32,7 @@ from cvstudio.core.scaling import ScalingPoint
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd
 from cvstudio.qt.study_views import study_view_class
-from cvstudio.qt.workers import Worker, single
+from cvstudio.qt.workers import Job, Worker, gated, single
 
 if TYPE_CHECKING:
     from cvstudio.qt.main_window import MainWindow
@@ -54,7 +55,8 @@ class RunController(QObject):
         self.runs: dict[str, Run] = {}
         self.outcomes: dict[str, str] = {}  # each part's outcome, by slot, as the parts end
         self.status_message = ""  # what the status bar says when the parts of a run have all ended
-        self.shown_runs: list[Run] = []  # what File → Export report… writes: the last run, or the one reopened
+        self.shown_runs: list[Run] = []
+        self.network_started = threading.Event()  # set at the network's first batch: the classical part begins  # what File → Export report… writes: the last run, or the one reopened
 
     @property
     def running(self) -> bool:
@@ -62,7 +64,8 @@ class RunController(QObject):
 
     @Slot()
     def run(self) -> None:
-        """Classical and deep pipelines as two runs in parallel: the network starts at once."""
+        """Classical and deep pipelines as two runs side by side: the network starts at once, the classical part
+        at the network's first batch."""
         window = self.window
         if self.running:
             return
@@ -86,11 +89,18 @@ class RunController(QObject):
             "deep": replace(experiment, title=part_title(experiment.title, "deep"), classical=()),
         }
         self.runs, self.outcomes = {}, {}
+        self.network_started = threading.Event()
+        shown = window.experiment.dataset if window.experiment.dataset_ref == experiment.dataset.to_dict() else None
         for slot, part in parts.items():
             if part.classical or part.deep:
                 self.runs[slot] = window.store.create(part.title)
-                window.jobs.launch(slot, partial(run_experiment, part, window.registry, self.runs[slot]),
-                                   self._run_done)
+                job: Job = partial(run_experiment, part, window.registry, self.runs[slot], dataset=shown)
+                if slot == "classical" and experiment.deep:
+                    # The network's live curve first: on two cores, features extracted beside it would hold the
+                    # interpreter and the CPU while it builds its model, and its first batch came 15 s later.
+                    job = gated(self.network_started, job)
+                    window.training.classical.set(0, "starts after the network's first batch")
+                window.jobs.launch(slot, job, self._run_done)
         self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.training)
@@ -139,6 +149,7 @@ class RunController(QObject):
             self.window.study_view.stopped(message)
 
     def _run_done(self, worker: Worker) -> None:
+        self.network_started.set()  # a network that ended, however, lets the classical part begin
         self.outcomes[worker.name] = "completed"
         if worker.cancelled:
             self._stopped("cancelled — the run so far is saved")
@@ -164,6 +175,7 @@ class RunController(QObject):
             if not window.study_view.SHARES_EVENTS:
                 return
         if isinstance(event, BatchEnd):
+            self.network_started.set()
             window.training.on_batch(event)
         elif isinstance(event, Progress):
             window.training.on_progress(event)
