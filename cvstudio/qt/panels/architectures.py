@@ -18,7 +18,7 @@ from cvstudio.core.experiment import PipelineFinished, PipelineStarted
 from cvstudio.core.training import EpochEnd
 from cvstudio.plugins import Registry, UnknownComponentError
 from cvstudio.qt.panels.study import StudyPanel, results_table
-from cvstudio.qt.plots import label_log_axis, line_plot
+from cvstudio.qt.plots import PointLabels, label_log_axis, line_plot
 from cvstudio.qt.theme import Theme
 from cvstudio.qt.widgets import name_widget
 
@@ -45,7 +45,7 @@ class ArchitecturesView(StudyPanel):
         self.plot.setLogMode(x=True, y=False)
         self.plot.setYRange(0, 1.05, padding=0)
         self.points = name_widget(self.plot.plot([], [], pen=None, symbol="o", symbolSize=16), "architectures-points")
-        self.labels: list[pg.TextItem] = []
+        self.labels = PointLabels(self.plot, self.theme.plot_foreground)
         left = QVBoxLayout()
         left.addWidget(self.table, 3)
         left.addWidget(self.history, 2)
@@ -66,8 +66,7 @@ class ArchitecturesView(StudyPanel):
         self.theme = theme
         self.points.setSymbolBrush(pg.mkBrush(theme.val))
         self.points.setSymbolPen(pg.mkPen(theme.plot_foreground))
-        for label in self.labels:
-            label.setColor(theme.plot_foreground)
+        self.labels.set_color(theme.plot_foreground)
 
     def on_event(self, event: Any) -> None:
         if isinstance(event, PipelineStarted):
@@ -104,21 +103,13 @@ class ArchitecturesView(StudyPanel):
         self._plot()
 
     def _plot(self) -> None:
-        for label in self.labels:
-            self.plot.removeItem(label)
         weights = np.array([r["parameters"] for r in self.records.values()], dtype=float)
         accuracy = np.array([r["test_accuracy"] for r in self.records.values()])
         self.points.setData(weights, accuracy)
         label_log_axis(self.plot, weights)
         if len(weights):  # room for the names of the smallest and largest networks
             self.plot.setXRange(np.log10(weights.min()) - 0.4, np.log10(weights.max()) + 0.4, padding=0)
-        self.labels = []
-        for rank, (name, x, y) in enumerate(sorted(zip(self.records, weights, accuracy), key=lambda r: r[1])):
-            # neighbours by size take turns above and below their points, so that close ones do not collide
-            text = pg.TextItem(name, color=self.theme.plot_foreground, anchor=(0.5, 1.3 if rank % 2 == 0 else -0.3))
-            text.setPos(np.log10(x), y)  # TextItems do not follow the log mode: place them at log10(x)
-            self.plot.addItem(text)
-            self.labels.append(text)
+        self.labels.show(list(self.records), np.log10(weights), accuracy)  # labels do not follow the log mode
 
     def _show_history(self) -> None:
         items = self.table.selectedItems()
