@@ -51,8 +51,10 @@ bench: $(STAMP) system-deps
 	$(COMPILE)
 	$(PY) benchmarks/run.py $(ARGS)
 
+# `make screenshots RUNS=dir`: keep the runs in dir and reuse a study's run at the same settings next time;
+# ARGS="--only data-scaling": render some groups of pictures only.
 screenshots: $(STAMP) system-deps
-	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshots.py
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshots.py $(if $(RUNS),--runs $(RUNS)) $(ARGS)
 
 # The desktop bundle (packaging/README.md): TORCH=venv bundles this venv's torch, TORCH=cpu a CPU-only one.
 TORCH ?= venv

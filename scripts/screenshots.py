@@ -1,24 +1,58 @@
-"""Render the main views, after a short real training on the default lesson, to docs/images/*.png.
+"""Render the views shown in the docs to docs/images/*.png, from real runs of the bundled lessons as shipped.
 
-Run under a virtual display:
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py
-Settings and runs go to a temporary directory, never to the user's own.
+Run under a virtual display (``make screenshots`` does):
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py [--runs DIR] [--only GROUP ...]
+
+Every lesson runs at its shipped settings, so each picture shows what the lesson's text describes. The
+studies take minutes each on a laptop CPU (the data-scaling sweep about seven), so ``--runs DIR`` keeps
+the runs in DIR and, the next time, shows a study's saved run instead of training it again when a
+completed run of DIR was made with exactly the same experiment settings (its config.json). The default
+lesson's pictures are of a live run (curves and feature maps while it learns): it always trains, about
+a minute. Without ``--runs`` the runs go to a temporary folder. Settings are always temporary: the user's
+own are never touched.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
-EPOCHS = 8
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "images"
 SIZE = (1600, 1000)
-OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
+STUDIES = {  # lesson: picture
+    "learned-features": "feature-spaces",
+    "hierarchical-features": "hierarchy",
+    "data-scaling": "data-scaling",
+    "architectures": "architectures",
+    "gpu-vs-cpu": "gpu-vs-cpu",
+}
+GROUPS = ("window", "lesson", *STUDIES)
+STUDY_TIMEOUT_S = 3600
 
 
-def wait(app, condition, timeout: float = 300.0) -> None:
+def saved_run(store: Any, config: dict[str, Any]) -> Any | None:
+    """The newest completed run in ``store`` whose config.json is ``config`` (an experiment's ``to_dict()``).
+
+    Any other run (another lesson, other settings, cancelled, failed, unreadable) is passed over.
+    """
+    wanted = json.loads(json.dumps(config))  # as written to disk: tuples become lists
+    for run in store.runs():
+        try:
+            if run.status == "completed" and run.read("config.json") == wanted:
+                return run
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def wait(app, condition: Callable[[], bool], timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -35,79 +69,114 @@ def settle(app, seconds: float = 0.5) -> None:
         time.sleep(0.02)
 
 
-def main() -> int:
+class Shooter:
+    """Opens windows on lessons, in one scratch folder and one run store, and saves their pictures."""
+
+    def __init__(self, app, store, scratch: Path) -> None:
+        from cvstudio.plugins import load_registry
+
+        self.app, self.store, self.scratch = app, store, scratch
+        self.registry = load_registry()
+
+    def open(self, lesson: Path, name: str):
+        from cvstudio.qt.main_window import MainWindow
+        from cvstudio.qt.settings import open_settings
+
+        window = MainWindow(self.registry, lesson, settings=open_settings(self.scratch / f"{name}.ini"),
+                            store=self.store)
+        window.resize(*SIZE)
+        window.show()
+        wait(self.app, lambda: window.dataset is not None)
+        return window
+
+    def save(self, window, name: str, seconds: float = 0.5) -> None:
+        settle(self.app, seconds)
+        window.pull()
+        settle(self.app, seconds)
+        window.grab().save(str(OUT / f"{name}.png"))
+        print(f"wrote {OUT / name}.png", flush=True)
+
+    def shoot(self, window, panel, name: str) -> None:
+        window.tabs.setCurrentWidget(panel)
+        self.save(window, name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, help="keep the runs here and show a study's saved run at the same "
+                                                  "settings instead of training it again")
+    parser.add_argument("--only", nargs="+", choices=GROUPS, help="render these groups of pictures only")
+    args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="cvstudio-screenshots-"))
-    os.environ["CVSTUDIO_RUNS_DIR"] = str(scratch / "runs")
+    os.environ["CVSTUDIO_RUNS_DIR"] = str(args.runs or scratch / "runs")
     from PySide6.QtWidgets import QApplication
 
-    from cvstudio.core.experiment import bundled_lesson
-    from cvstudio.plugins import load_registry
-    from cvstudio.qt.main_window import MainWindow
-    from cvstudio.qt.settings import open_settings
+    from cvstudio.core.runs import RunStore
 
-    app = QApplication(sys.argv)
-    window = MainWindow(load_registry(), bundled_lesson(), settings=open_settings(scratch / "settings.ini"))
-    window.resize(*SIZE)
-    window.show()
-    wait(app, lambda: window.dataset is not None)
+    app = QApplication(sys.argv[:1])
+    shooter = Shooter(app, RunStore(Path(os.environ["CVSTUDIO_RUNS_DIR"])), scratch)
     OUT.mkdir(parents=True, exist_ok=True)
+    groups = args.only or GROUPS
+    if "window" in groups:
+        shoot_window(shooter)
+    if "lesson" in groups:
+        shoot_lesson(shooter)
+    for lesson, name in STUDIES.items():
+        if lesson in groups:
+            shoot_study(shooter, lesson, name)
+    return 0
 
-    def shoot(panel, name: str) -> None:
-        window.tabs.setCurrentWidget(panel)
-        settle(app)
-        window.pull()
-        settle(app)
-        window.grab().save(str(OUT / f"{name}.png"))
-        print(f"wrote {OUT / name}.png")
 
+def shoot_window(shooter: Shooter) -> None:
+    """The default lesson's views: before Run, while it learns, after it, and the Inference view on its network."""
+    from cvstudio.core.experiment import bundled_lesson
+
+    app = shooter.app
+    window = shooter.open(bundled_lesson(), "window")
     window.dataset_panel.select(int(window.dataset.labels.searchsorted(3)))  # a star
     settle(app, 1.0)
-    shoot(window.dataset_panel, "dataset")
-    shoot(window.pipelines, "pipelines")
-    window.pipelines.deep.editors[0].training.fields["epochs"].setValue(EPOCHS)
+    shooter.shoot(window, window.dataset_panel, "dataset")
+    shooter.shoot(window, window.pipelines, "pipelines")
     window.run()
-    wait(app, lambda: len(window.training.series["val_accuracy"].x) >= 1)
-    shoot(window.activations, "activations-live")
-    wait(app, lambda: not any(slot in window.workers for slot in ("classical", "deep")))
-    shoot(window.training, "training")
-    shoot(window.activations, "activations")
+    wait(app, lambda: len(window.training.series["val_accuracy"].x) >= 1, timeout=STUDY_TIMEOUT_S)
+    shooter.shoot(window, window.activations, "activations-live")
+    wait(app, lambda: not any(slot in window.workers for slot in ("classical", "deep")), timeout=STUDY_TIMEOUT_S)
+    shooter.shoot(window, window.training, "training")
+    shooter.shoot(window, window.activations, "activations")
     wait(app, lambda: "explain" not in window.workers)
-    shoot(window.features, "features")
+    shooter.shoot(window, window.features, "features")
     evaluation = window.results.evaluations[window.results.left.picker.currentText()]
     confusion = evaluation.confusion.copy()
     confusion[range(len(confusion)), range(len(confusion))] = -1
     true_class, predicted = divmod(int(confusion.argmax()), len(confusion))
     window.results.show_cell(window.results.left.picker.currentText(), true_class, predicted)
-    shoot(window.results, "results")
+    shooter.shoot(window, window.results, "results")
     window.runs_panel.refresh()
-    shoot(window.runs_panel, "runs")
-    shoot(window.plugins, "plugins")
-    shoot_inference(app, window, scratch)
+    shooter.shoot(window, window.runs_panel, "runs")
+    shooter.shoot(window, window.plugins, "plugins")
+    shoot_inference(shooter, window)
     window.dark_action.setChecked(False)
-    shoot(window.training, "training-light")
+    shooter.shoot(window, window.training, "training-light")
     window.close()
-    shoot_lesson(app, scratch)
-    shoot_studies(app, scratch)
-    shoot_measurements(app, scratch)
-    return 0
 
 
-def shoot_inference(app, window, scratch: Path) -> None:
+def shoot_inference(shooter: Shooter, window) -> None:
     """The Inference view: the run's CNN exported, a folder of test images classified, a clip played live."""
     import cv2
 
-    panel = window.inference
+    app, panel = shooter.app, window.inference
     window.tabs.setCurrentWidget(panel)
     wait(app, lambda: panel.runs.count() > 0 and "inference-providers" not in window.workers)
+    panel.runs.setCurrentIndex(0)  # the newest run: the one just trained
     panel.export_button.click()
     wait(app, lambda: panel.predictor is not None)
-    folder, images = scratch / "inference-images", window.dataset.images[::37][:24]
+    folder, images = shooter.scratch / "inference-images", window.dataset.images[::37][:24]
     folder.mkdir()
     for i, image in enumerate(images):
         cv2.imwrite(str(folder / f"image-{i:02d}.png"), image[..., ::-1])
     panel.predict_paths([folder])
     wait(app, lambda: "inference-images" not in window.workers)
-    video = scratch / "clip.avi"
+    video = shooter.scratch / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, images.shape[2:0:-1])
     for image in images:
         writer.write(image[..., ::-1].copy())
@@ -116,85 +185,42 @@ def shoot_inference(app, window, scratch: Path) -> None:
     wait(app, lambda: panel.live.worker is None)
     panel.compare()
     wait(app, lambda: "inference-compare" not in window.workers)
+    shooter.save(window, "inference")
+
+
+def shoot_study(shooter: Shooter, lesson: str, name: str) -> None:
+    """A study lesson's Study view after a run at its shipped settings: a saved one where the store has it."""
+    from cvstudio.core.experiment import bundled_lesson, parse_experiment
+
+    app = shooter.app
+    window = shooter.open(bundled_lesson(lesson), name)
+    config = parse_experiment(window.experiment_state(), window.registry).to_dict()
+    run = saved_run(shooter.store, config)
+    if run is None:
+        window.run()
+        wait(app, lambda: "study" not in window.workers, timeout=STUDY_TIMEOUT_S)
+        if window.runs["study"].status != "completed":
+            raise RuntimeError(f"the {lesson} study ended {window.runs['study'].status}: see its run's log.txt")
+    else:
+        print(f"{lesson}: showing saved run {run.id}", flush=True)
+        window.open_run(run)
+    window.tabs.setCurrentWidget(window.study_view)
     settle(app)
     window.pull()
-    settle(app)
-    window.grab().save(str(OUT / "inference.png"))
-    print(f"wrote {OUT / 'inference'}.png")
+    if name == "feature-spaces":
+        window.study_view.method.setCurrentText("t-SNE")  # shows the learned features' clusters best
+    if name == "architectures":
+        window.study_view.table.selectRow(1)
+    shooter.save(window, name, 1.0)
+    window.close()
 
 
-def shoot_measurements(app, scratch: Path) -> None:
-    """The Study view of the data-scaling, architectures and GPU-against-CPU lessons after a real run each.
-
-    The sweep and the architectures are cut short (fewer sizes, seeds and epochs) so this takes minutes:
-    the pictures show the views, not the lessons' full results.
-    """
-    from cvstudio.core.experiment import bundled_lesson
-    from cvstudio.plugins import load_registry
-    from cvstudio.qt.main_window import MainWindow
-    from cvstudio.qt.settings import open_settings
-
-    shorter = {"data-scaling": ({"sizes": [10, 50, 250], "seeds": 2, "min_steps": 100}, 3),
-               "architectures": ({"repeats": 5}, 1), "gpu-vs-cpu": ({}, None)}
-    for lesson, (study, epochs) in shorter.items():
-        window = MainWindow(load_registry(), bundled_lesson(lesson), settings=open_settings(scratch / f"{lesson}.ini"))
-        window.resize(*SIZE)
-        window.show()
-        wait(app, lambda: window.dataset is not None)
-        window.study.update(study)
-        if epochs:
-            for editor in window.pipelines.deep.editors:
-                editor.training.fields["epochs"].setValue(epochs)
-        window.run()
-        wait(app, lambda: "study" not in window.workers, timeout=1800)
-        window.tabs.setCurrentWidget(window.study_view)
-        if lesson == "architectures":
-            window.study_view.table.selectRow(1)
-        settle(app)
-        window.pull()
-        settle(app, 1.0)
-        window.grab().save(str(OUT / f"{lesson}.png"))
-        print(f"wrote {OUT / lesson}.png")
-        window.close()
-
-
-def shoot_studies(app, scratch: Path, epochs: int = 6) -> None:
-    """The Study view of the learned-features and hierarchical-features lessons, after a short real run each."""
-    from cvstudio.core.experiment import bundled_lesson
-    from cvstudio.plugins import load_registry
-    from cvstudio.qt.main_window import MainWindow
-    from cvstudio.qt.settings import open_settings
-
-    for lesson, name in (("learned-features", "feature-spaces"), ("hierarchical-features", "hierarchy")):
-        window = MainWindow(load_registry(), bundled_lesson(lesson), settings=open_settings(scratch / f"{name}.ini"))
-        window.resize(*SIZE)
-        window.show()
-        wait(app, lambda: window.dataset is not None)
-        window.pipelines.deep.editors[0].training.fields["epochs"].setValue(epochs)
-        window.run()
-        wait(app, lambda: "study" not in window.workers, timeout=1200)
-        window.tabs.setCurrentWidget(window.study_view)
-        settle(app)
-        window.pull()
-        if name == "feature-spaces":
-            window.study_view.method.setCurrentText("t-SNE")  # shows the learned features' clusters best
-        settle(app, 1.0)
-        window.grab().save(str(OUT / f"{name}.png"))
-        print(f"wrote {OUT / name}.png")
-        window.close()
-
-
-def shoot_lesson(app, scratch: Path) -> None:
+def shoot_lesson(shooter: Shooter) -> None:
     """The course's first step with its question answered, then the same step in presentation mode."""
     from cvstudio.core.lessons import default_course
-    from cvstudio.plugins import load_registry
-    from cvstudio.qt.main_window import MainWindow
-    from cvstudio.qt.settings import open_settings
 
-    window = MainWindow(load_registry(), default_course(), settings=open_settings(scratch / "lesson.ini"))
-    window.resize(*SIZE)
-    window.show()
-    wait(app, lambda: window.dataset is not None)
+    app = shooter.app
+    window = shooter.open(default_course(), "lesson")
     for dock in window.plugin_docks.values():  # the lesson alone on the right
         dock.hide()
     question = window.lesson_panel.question
@@ -206,7 +232,7 @@ def shoot_lesson(app, scratch: Path) -> None:
         window.lesson_panel.scroll.ensureWidgetVisible(question.explanation if name == "lesson" else question.prompt)
         settle(app, 0.3)
         window.grab().save(str(OUT / f"{name}.png"))
-        print(f"wrote {OUT / name}.png")
+        print(f"wrote {OUT / name}.png", flush=True)
     window.presentation_action.setChecked(False)
     window.close()
 
