@@ -23,7 +23,7 @@ EXAMPLES := $(wildcard plugins/examples/*/pyproject.toml)
 $(STAMP): pyproject.toml $(EXAMPLES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]" $(foreach example,$(EXAMPLES),-e $(dir $(example)))
+	$(PY) -m pip install --quiet -e ".[test,cluster]" $(foreach example,$(EXAMPLES),-e $(dir $(example)))
 	$(COMPILE)
 	touch $(STAMP)
 

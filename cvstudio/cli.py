@@ -78,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--nproc", type=int, metavar="N",
                      help="train the deep pipelines in N processes with DistributedDataParallel, started by "
                           "torchrun (see docs/distributed-training.md)")
+    run.add_argument("--cluster", metavar="ADDRESS",
+                     help="run the study's cells as Ray tasks: on the cluster at HOST:PORT, 'auto' ($RAY_ADDRESS), "
+                          "or 'local' (a Ray runtime on this computer); see docs/cluster.md")
+    run.add_argument("--cpus-per-cell", type=float, default=1.0, metavar="N",
+                     help="with --cluster: CPUs each cell asks of its node (default 1)")
+    run.add_argument("--gpus-per-cell", type=float, default=0.0, metavar="N",
+                     help="with --cluster: GPUs each cell asks of its node, e.g. 1 or 0.5 (default 0)")
+    run.add_argument("--retries", type=int, default=2, metavar="N",
+                     help="with --cluster: how often a cell whose worker or node was lost starts again (default 2)")
     plugins = sub.add_parser("plugins", help="list plugins, what they provide and their errors")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugin = sub.add_parser("plugin", help="write a plugin (`plugin new`) and check it (`plugin check`)")
@@ -185,6 +194,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cvstudio.core.lessons import check_lesson, is_lesson_file, load_lesson
     from cvstudio.plugins import load_registry
 
+    if args.nproc is not None and args.cluster:
+        print("error: --nproc trains one network in several processes, --cluster spreads a study's trainings "
+              "over a Ray cluster: give one of the two", file=sys.stderr)
+        return EXIT_USAGE
     if args.nproc is not None:
         return _launch_processes(args)
     from cvstudio.core.distributed import launched_world_size
@@ -310,12 +323,20 @@ def _run_loaded(experiment: Any, registry: Any, args: argparse.Namespace, runs: 
     from cvstudio.core.runs import RunStore
     from cvstudio.core.tasks import Cancelled, TaskState, exit_code
 
+    executor = None
+    if args.cluster:
+        from cvstudio.core.cells import ray_executor
+        from cvstudio.core.experiment import check_runs_cells
+
+        check_runs_cells(experiment)
+        executor = ray_executor(args.cluster, args.cpus_per_cell, args.gpus_per_cell, args.retries)
     run = RunStore(args.out).create(experiment.title)
     runs.append(run)
     printer = ProgressPrinter(sys.stderr, args.debug)
-    print(f"run {run.path}", file=sys.stderr)
+    print(f"run {run.path}" + (f" (cells on the Ray cluster '{args.cluster}')" if args.cluster else ""),
+          file=sys.stderr)
     try:
-        summary = yield_to(printer, run_experiment(experiment, registry, run, TaskState()))
+        summary = yield_to(printer, run_experiment(experiment, registry, run, TaskState(), executor=executor))
     except (Cancelled, KeyboardInterrupt) as exc:
         print(f"\ncancelled; {what_was_kept(run)}", file=sys.stderr)
         return (exit_code(exc) if isinstance(exc, KeyboardInterrupt) else EXIT_CANCELLED), False

@@ -32,3 +32,29 @@ def test_the_rule_would_catch_a_qt_import(tmp_path):
     sample = tmp_path / "bad.py"
     sample.write_text("def f():\n    from PySide6.QtWidgets import QWidget\n")
     assert "PySide6.QtWidgets" in list(imported_modules(sample))
+
+
+RAY_HOME = PACKAGE / "core" / "cluster.py"  # the only module that imports Ray, and only when a cluster is asked for
+
+
+def test_ray_is_imported_only_by_the_cluster_module():
+    offenders = [f"{path}: {m}" for path in PACKAGE.rglob("*.py") if path != RAY_HOME
+                 for m in imported_modules(path) if m.split(".")[0] == "ray"]
+    assert offenders == []
+    assert "ray" in list(imported_modules(RAY_HOME))
+
+
+def test_a_run_without_a_cluster_never_imports_ray(tmp_path):
+    import subprocess
+    import sys
+
+    study = tmp_path / "study.toml"
+    study.write_text(
+        'title = "No cluster"\n[study]\nkind = "scaling"\nsizes = [2]\nseeds = 1\nmin_steps = 1\n'
+        '[dataset]\nname = "shapes"\nparams = { per_class = 8, image_size = 16, classes = 2 }\n'
+        '[[classical]]\nlabel = "moments"\nfeatures = ["color-moments"]\nclassifier = "logistic-regression"\n')
+    script = ("import sys; from cvstudio.cli import main; code = main(['run', sys.argv[1], '--out', sys.argv[2]]); "
+              "print('RAY' if any(m == 'ray' or m.startswith('ray.') for m in sys.modules) else 'NO-RAY', code)")
+    done = subprocess.run([sys.executable, "-c", script, str(study), str(tmp_path / "runs")],
+                          capture_output=True, text=True, timeout=240)
+    assert done.stdout.split()[-2:] == ["NO-RAY", "0"], done.stderr

@@ -361,7 +361,8 @@ def split_dataset(experiment: Experiment, dataset: ImageDataset) -> Split:
 
 
 def run_experiment(
-    experiment: Experiment, registry: Registry, run: Run, state: TaskState, dataset: ImageDataset | None = None
+    experiment: Experiment, registry: Registry, run: Run, state: TaskState, dataset: ImageDataset | None = None,
+    executor: Any = None,
 ) -> Generator[Any, None, dict[str, Any]]:
     """Run ``experiment`` into ``run``, yielding engine events; returns the summary.
 
@@ -369,12 +370,31 @@ def run_experiment(
     (``[study] kind = ...``) are run by their own module. ``dataset`` is the
     experiment's dataset where the caller holds it already (the window loaded
     it to show it): a head-to-head run then starts without building it again.
+    ``executor`` (see :mod:`cvstudio.core.cells`) runs a study's independent cells
+    elsewhere, on a cluster; without one everything runs here.
     """
+    if executor is not None:
+        check_runs_cells(experiment)
     run.write("config.json", experiment.to_dict())
     if experiment.study.name != COMPARE:
-        return (yield from study_module(experiment.study.name).run(experiment, registry, run, state))
+        extra = {} if executor is None else {"executor": executor}
+        return (yield from study_module(experiment.study.name).run(experiment, registry, run, state, **extra))
     summary = open_summary(experiment, run, pipelines={})
     return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary, dataset)))
+
+
+def cells_studies() -> list[str]:
+    """The study kinds whose cells can run on a cluster."""
+    return [kind for kind in STUDY_MODULES if getattr(study_module(kind), "RUNS_CELLS", False)]
+
+
+def check_runs_cells(experiment: Experiment) -> None:
+    """Refuse, before anything runs, to send a study that runs only here to a cluster."""
+    kind = experiment.study.name
+    if kind == COMPARE or not getattr(study_module(kind), "RUNS_CELLS", False):
+        raise ExperimentError(f"a study of kind '{kind}' runs on this computer only; on a cluster run a study of "
+                              f"kind {', '.join(repr(k) for k in cells_studies())} (see docs/cluster.md), "
+                              "or run this one without a cluster")
 
 
 def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskState,

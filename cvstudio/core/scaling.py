@@ -24,6 +24,7 @@ from typing import Any, Generator, Mapping
 
 import numpy as np
 
+from cvstudio.core.cells import CellContext, CellDone, CellFailed, CellsFailed, Executor, InProcess
 from cvstudio.core.classical import run_classical
 from cvstudio.core.data import ImageDataset, Split
 from cvstudio.core.experiment import (
@@ -42,13 +43,14 @@ from cvstudio.core.experiment import (
 )
 from cvstudio.core.runs import Run
 from cvstudio.core.tasks import Progress, TaskState
-from cvstudio.core.training import BatchEnd, TrainConfig, train_model
+from cvstudio.core.training import BatchEnd, EpochEnd, TrainConfig, train_model
 from cvstudio.plugins import Registry
 from cvstudio.specs import Param
 
 TITLE = "Data scaling"
 NEEDS_PIPELINES = True
 KIND = "scaling"
+RUNS_CELLS = True  # its trainings are independent cells: they can run on a cluster (cvstudio.core.cells)
 DEFAULT_SIZES = (10, 30, 100, 300, 1000)
 OPTIONS = (
     Param("seeds", "int", 3, minimum=1, maximum=20,
@@ -91,10 +93,12 @@ class ScalingPoint:
     train_accuracy: float | None  # a network's accuracy on its training images in the last epoch
     done: int
     total: int
+    node: str | None = None  # the cluster node it trained on; None when it trained here
 
     def describe(self) -> str:
+        where = f" on node {self.node[:12]}" if self.node else ""
         return (f"  [{self.done}/{self.total}] {self.pipeline}: {self.per_class} per class, seed {self.seed}: "
-                f"test acc {self.test_accuracy:.3f} ({self.seconds:.1f} s)")
+                f"test acc {self.test_accuracy:.3f} ({self.seconds:.1f} s{where})")
 
 
 def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,14 +146,44 @@ def curves(points: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
-    """Sweep every pipeline over the sizes and seeds; each finished training is a :class:`ScalingPoint`."""
+def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
+        executor: Executor | None = None) -> Generator[Any, None, dict[str, Any]]:
+    """Sweep every pipeline over the sizes and seeds; each finished training is a :class:`ScalingPoint`.
+
+    ``executor`` says where the trainings run (default: here, one after the other).
+    """
     summary = open_summary(experiment, run, **experiment.study.params, points=[], curves={})
-    return (yield from with_outcome(run, summary, _sweep(experiment, registry, run, state, summary)))
+    sweep = _sweep(experiment, registry, run, state, summary, executor or InProcess())
+    return (yield from with_outcome(run, summary, sweep))
+
+
+@dataclass(frozen=True)
+class ScalingCell:
+    """One training of the sweep: a pipeline on ``per_class`` images of each class, drawn with ``seed``."""
+
+    pipeline: ClassicalConfig | DeepConfig
+    kind: str
+    per_class: int
+    seed: int
+    min_steps: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.pipeline.label}, {self.per_class} per class, seed {self.seed}"
+
+    def run(self, context: CellContext, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
+        split = context.split
+        part = Split(subsample(split.train, context.dataset.labels, self.per_class, self.seed), split.val, split.test)
+        if isinstance(self.pipeline, ClassicalConfig):
+            measured = yield from _fit_classical(self.pipeline, context.registry, context.dataset, part, state)
+        else:
+            measured = yield from _train_network(self.pipeline, context.registry, context.dataset, part, self.seed,
+                                                 self.min_steps, state, keep_epochs=context.remote)
+        return {"train_images": len(part.train), **measured}
 
 
 def _sweep(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
-           summary: dict[str, Any]) -> Generator[Any, None, None]:
+           summary: dict[str, Any], executor: Executor) -> Generator[Any, None, None]:
     options = experiment.study.params
     dataset = load_dataset(experiment, registry)
     split = split_dataset(experiment, dataset)
@@ -157,22 +191,29 @@ def _sweep(experiment: Experiment, registry: Registry, run: Run, state: TaskStat
     ready = dataset_ready(experiment, dataset, split, run, summary)
     run.write("summary.json", summary)
     yield ready
-    plan = ScalingStarted(
-        tuple([(p.label, "classical") for p in experiment.classical] + [(p.label, "deep") for p in experiment.deep]),
-        tuple(options["sizes"]), options["seeds"],
-    )
+    pipelines = [(p, "classical") for p in experiment.classical] + [(p, "deep") for p in experiment.deep]
+    plan = ScalingStarted(tuple((p.label, kind) for p, kind in pipelines), tuple(options["sizes"]), options["seeds"])
     yield plan
-    for seed in range(plan.seeds):  # a first pass over every size, then the others refine it
-        for per_class in plan.sizes:
-            part = Split(subsample(split.train, dataset.labels, per_class, seed), split.val, split.test)
-            trainings = [(p, "classical", _fit_classical(p, registry, dataset, part, state))
-                         for p in experiment.classical]
-            trainings += [(p, "deep", _train_network(p, registry, dataset, part, seed, options["min_steps"], state))
-                          for p in experiment.deep]
-            for pipeline, kind, training in trainings:
-                measured = yield from training
-                yield _record(run, summary, ScalingPoint(pipeline.label, kind, per_class, len(part.train), seed,
-                                                         **measured, done=len(summary["points"]) + 1, total=plan.total))
+    cells = [ScalingCell(pipeline, kind, per_class, seed, options["min_steps"])
+             for seed in range(plan.seeds)  # a first pass over every size, then the others refine it
+             for per_class in plan.sizes for pipeline, kind in pipelines]
+    failures = []
+    for event in executor.run(experiment, CellContext(registry, dataset, split), cells, state):
+        if isinstance(event, CellDone):
+            cell = cells[event.index]
+            yield _record(run, summary, ScalingPoint(cell.pipeline.label, cell.kind, cell.per_class, seed=cell.seed,
+                                                     **event.value, done=len(summary["points"]) + 1,
+                                                     total=plan.total, node=event.node))
+        elif isinstance(event, CellFailed):
+            failures.append(event)
+            summary.setdefault("failed", {})[event.label] = event.error
+            run.write("summary.json", summary)
+            run.log(event.error)
+            yield event
+        else:
+            yield event
+    if failures:
+        raise CellsFailed(failures, plan.total)
 
 
 def _fit_classical(pipeline: ClassicalConfig, registry: Registry, dataset: ImageDataset, split: Split,
@@ -184,13 +225,13 @@ def _fit_classical(pipeline: ClassicalConfig, registry: Registry, dataset: Image
 
 
 def _train_network(pipeline: DeepConfig, registry: Registry, dataset: ImageDataset, split: Split, seed: int,
-                   min_steps: int, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
+                   min_steps: int, state: TaskState, keep_epochs: bool = False) -> Generator[Any, None, dict[str, Any]]:
     """Train with this seed for the pipeline's epochs, the training set repeated up to ``min_steps`` steps."""
     config = replace(pipeline.training, seed=pipeline.training.seed + seed, snapshot_interval_s=math.inf)
     repeated = replace(split, train=np.tile(split.train, repeats_for(len(split.train), config, min_steps)))
     events = train_model(registry.get("models", pipeline.model.name), pipeline.model.params, dataset, repeated,
                          config, state, pipeline.label)
-    result = yield from _progress_only(events)
+    result = yield from _progress_only(events, keep_epochs)
     return {"val_accuracy": result.val.accuracy, "test_accuracy": result.test.accuracy,
             "seconds": round(result.train_seconds, 3),
             "steps": config.epochs * math.ceil(len(repeated.train) / config.batch_size),
@@ -207,19 +248,25 @@ def _check_sizes(sizes: list[int], dataset: ImageDataset, split: Split) -> None:
         )
 
 
-def _progress_only(events: Generator[Any, None, Any]) -> Generator[Any, None, Any]:
-    """Pass on a training's progress, not its per-epoch events: one sweep trains dozens of networks."""
+def _progress_only(events: Generator[Any, None, Any], keep_epochs: bool = False) -> Generator[Any, None, Any]:
+    """Pass on a training's progress, not its per-epoch events: one sweep trains dozens of networks.
+
+    On a cluster's worker (``keep_epochs``) the epochs go on too: they are how a running cell is watched.
+    """
+    kept = (Progress, BatchEnd, EpochEnd) if keep_epochs else (Progress, BatchEnd)
     while True:
         try:
             event = next(events)
         except StopIteration as stop:
             return stop.value
-        if isinstance(event, (Progress, BatchEnd)):
+        if isinstance(event, kept):
             yield event
 
 
 def _record(run: Run, summary: dict[str, Any], point: ScalingPoint) -> ScalingPoint:
     record = asdict(point)
+    if point.node is None:  # a point trained here says nothing of nodes: its run is as it always was
+        del record["node"]
     summary["points"].append(record)
     summary["curves"] = curves(summary["points"])
     run.append_metrics({**record, "kind": "scaling-point", "pipeline_kind": point.kind, "time": time.time()})

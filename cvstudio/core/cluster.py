@@ -1,0 +1,364 @@
+"""A study's cells as Ray tasks: on a Ray cluster, or a Ray runtime started on this computer.
+
+Imported only when a cluster is asked for (``cvstudio run --cluster``, the
+window's *Run on* choice): Ray is an optional extra (``pip install
+"cvstudio[cluster]"``). Each cell of a study becomes one task with the CPUs
+(and GPUs) it needs; results come back as cells finish (``ray.wait``) and the
+study writes them into its run folder as it would write a local result. Each
+worker loads the dataset itself and trains as the study would here; a cell's
+per-epoch events travel back through a :class:`ray.util.queue.Queue` while it
+trains. Third-party plugins go with the tasks (``runtime_env`` ``py_modules``),
+so that workers need only cvstudio and Ray installed. docs/cluster.md says
+what runs where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import pickle
+import shutil
+import socket
+import sys
+import tempfile
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Generator, Sequence
+
+import ray
+from ray.util.queue import Queue
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+import cvstudio
+from cvstudio.core.cells import Cell, CellContext, CellDone, CellEpoch, CellFailed, CellStarted
+from cvstudio.core.experiment import Experiment, load_dataset, split_dataset
+from cvstudio.core.tasks import Cancelled, TaskState
+from cvstudio.core.threads import CPU_THREAD_SETTINGS
+from cvstudio.core.training import EpochEnd
+from cvstudio.plugins import BUILTIN, ENTRY_POINT, FILE, Registry, UnknownComponentError, load_registry
+
+LOCAL = "local"  # start a Ray runtime on this computer
+AUTO = "auto"  # Ray's own search: $RAY_ADDRESS, else a cluster started on this computer with `ray start`
+POLL_S = 0.2  # how often the study looks for finished cells, streamed epochs and a cancel
+CONNECT_TIMEOUT_S = 5.0
+SHIPPED_PREFIX = "cvstudio_shipped_plugins_"
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be used (no answer, another Ray version); the message says how to fix it."""
+
+
+class WorkerPluginError(RuntimeError):
+    """A worker lacks a plugin the study needs; the message names it, the worker and what went wrong there."""
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where the cells run and what each one asks of a node."""
+
+    address: str = LOCAL
+    cpus_per_cell: float = 1.0
+    gpus_per_cell: float = 0.0
+    max_retries: int = 2  # a cell whose worker or node is lost starts again at most this often
+
+
+@dataclass(frozen=True)
+class PluginShipment:
+    """The third-party plugins a worker loads, as shipped with the tasks (the built-ins come with cvstudio).
+
+    ``folders`` are packages made of the plugin folders' single-file plugins;
+    ``packages`` the entry points (``module:attribute``) of installed plugin
+    packages by plugin name; ``given`` plugin objects registered directly.
+    ``needs`` maps each component the study uses to the plugin that provides it.
+    """
+
+    key: str
+    folders: tuple[str, ...] = ()
+    packages: tuple[tuple[str, str], ...] = ()
+    given: tuple[Any, ...] = ()
+    disabled: frozenset[str] = frozenset()
+    needs: tuple[tuple[str, str, str], ...] = ()
+    py_modules: tuple[str, ...] = field(default=(), compare=False)  # what Ray uploads: paths on this computer
+
+
+def ship_plugins(registry: Registry, experiment: Experiment, staging: Path) -> PluginShipment:
+    """What the workers need to load this registry's third-party plugins; folders are staged under ``staging``."""
+    folders, packages, py_modules = [], [], []
+    for info in registry.plugins.values():
+        if not info.enabled or info.errors and not any(info.specs.values()):
+            continue
+        if info.source == FILE:
+            source = Path(info.location).parent
+            name = SHIPPED_PREFIX + hashlib.sha1(str(source).encode()).hexdigest()[:12]
+            if name not in folders:
+                target = staging / name
+                target.mkdir(parents=True)
+                for path in sorted(source.glob("*.py")):
+                    shutil.copy2(path, target / path.name)
+                folders.append(name)
+                py_modules.append(str(target))
+        elif info.source == ENTRY_POINT:
+            packages.append((info.name, info.location))
+            py_modules.append(_package_path(info.location.partition(":")[0]))
+    given = []
+    for plugin in registry.load_options.get("extra_plugins", ()):
+        if isinstance(plugin, ModuleType):
+            packages.append((plugin.__name__, plugin.__name__))
+            py_modules.append(_package_path(plugin.__name__))
+        else:
+            given.append(plugin)
+    needs = tuple((kind, name, registry.plugin_of(kind, name)) for kind, name in _components(experiment)
+                  if _source(registry, kind, name) != BUILTIN)
+    parts = (folders, packages, [pickle.dumps(g) for g in given], sorted(registry.disabled), needs)
+    key = hashlib.sha1(repr(parts).encode() + b"".join(_digest(Path(p)) for p in py_modules)).hexdigest()
+    return PluginShipment(key, tuple(folders), tuple(packages), tuple(given), registry.disabled, needs,
+                          tuple(dict.fromkeys(py_modules)))
+
+
+def _package_path(module_name: str) -> str:
+    """The file or folder of the top-level package that holds ``module_name``: what py_modules ships."""
+    module = importlib.import_module(module_name.split(".")[0])
+    return str(Path(module.__file__).parent if hasattr(module, "__path__") else Path(module.__file__))
+
+
+def _digest(path: Path) -> bytes:
+    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return hashlib.sha1(b"".join(f.read_bytes() for f in files)).digest()
+
+
+def _components(experiment: Experiment) -> list[tuple[str, str]]:
+    """Every (kind, name) of plugin component the experiment uses."""
+    used = [("datasets", experiment.dataset.name)]
+    for pipeline in experiment.classical:
+        used += [("feature_extractors", f.name) for f in pipeline.features]
+        used.append(("classifiers", pipeline.classifier.name))
+    used += [("models", pipeline.model.name) for pipeline in experiment.deep]
+    return list(dict.fromkeys(used))
+
+
+def _source(registry: Registry, kind: str, name: str) -> str:
+    return registry.plugins[registry.plugin_of(kind, name)].source
+
+
+class RayCells:
+    """Runs a study's cells as Ray tasks: see the module's docstring.
+
+    It connects when a study starts and disconnects when it ends, unless this
+    process was already connected to Ray (then that connection is used and kept).
+    """
+
+    def __init__(self, options: ClusterOptions) -> None:
+        self.options = options
+
+    def run(self, experiment: Experiment, context: CellContext, cells: Sequence[Cell],
+            state: TaskState) -> Generator[Any, None, None]:
+        staging = Path(tempfile.mkdtemp(prefix="cvstudio-cluster-"))
+        events, pending, connected_here = None, [], False
+        try:
+            shipment = ship_plugins(context.registry, experiment, staging)
+            runtime_env: dict[str, Any] = {"env_vars": dict(CPU_THREAD_SETTINGS)}
+            if shipment.py_modules:  # an empty list stops Ray's workers from starting
+                runtime_env["py_modules"] = list(shipment.py_modules)
+            connected_here = connect(self.options.address, runtime_env)
+            events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": NodeAffinitySchedulingStrategy(
+                ray.get_runtime_context().get_node_id(), soft=True)})  # on the driver's node: it outlives the others
+            task = ray.remote(_run_cell).options(
+                num_cpus=self.options.cpus_per_cell, num_gpus=self.options.gpus_per_cell,
+                max_retries=self.options.max_retries)
+            refs = {task.remote(experiment, cell, index, shipment, events, cvstudio.__version__): index
+                    for index, cell in enumerate(cells)}
+            pending, nodes, starts = list(refs), {}, Counter()
+            while pending:
+                if state.cancelled:
+                    raise Cancelled("cancelled")
+                finished, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
+                yield from _streamed(events, cells, nodes, starts)
+                for ref in finished:
+                    index = refs[ref]
+                    try:
+                        value, node = ray.get(ref)
+                    except ray.exceptions.RayError as exc:
+                        yield CellFailed(index, cells[index].label,
+                                         explain_failure(exc, cells[index].label, nodes.get(index),
+                                                         self.options.max_retries))
+                    else:
+                        yield CellDone(index, value, node)
+        finally:
+            for ref in pending:  # cancelled, interrupted or failed: the cells not finished stop now
+                ray.cancel(ref, force=True)
+            if events is not None:
+                events.shutdown(force=True)
+            shutil.rmtree(staging, ignore_errors=True)
+            if connected_here:
+                ray.shutdown()
+
+
+def _streamed(events: Queue, cells: Sequence[Cell], nodes: dict[int, str],
+              starts: Counter) -> Generator[Any, None, None]:
+    """The cells' events sent since the last look: a start (with its attempt) or an epoch."""
+    waiting = events.qsize()
+    for index, kind, payload in events.get_nowait_batch(waiting) if waiting else []:
+        if kind == "started":
+            nodes[index] = payload
+            starts[index] += 1
+            yield CellStarted(cells[index].label, payload, starts[index])
+        else:
+            yield CellEpoch(cells[index].label, payload)
+
+
+def connect(address: str, runtime_env: dict[str, Any]) -> bool:
+    """Connect this process to Ray at ``address`` (``local``: start a runtime here); False if it already was.
+
+    ``runtime_env`` is every task's: Ray uploads local ``py_modules`` only for
+    the job as a whole, so a process already connected without them cannot
+    ship plugins. An address that does not answer, or a cluster on another Ray
+    or Python version, raises :class:`ClusterError` saying what to do.
+    """
+    if ray.is_initialized():
+        if runtime_env.get("py_modules"):
+            raise ClusterError("this process is already connected to Ray, so the study's plugins cannot be shipped "
+                               "with it: call ray.shutdown() first and let the study connect")
+        return False
+    if address == LOCAL:
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
+        return True
+    if address != AUTO:
+        check_answers(address)
+    try:
+        ray.init(address=address, log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
+    except RuntimeError as exc:
+        if "Version mismatch" in str(exc):
+            raise ClusterError(
+                f"the Ray cluster at {address} runs another version of Ray or Python than this computer.\n"
+                f"{str(exc).partition('Version mismatch: ')[2].strip()}\nInstall the cluster's versions here "
+                f"(pip install \"ray[default]==VERSION\" in the environment of cvstudio), or start the cluster "
+                f"with this computer's: Ray {ray.__version__}, Python {sys.version.split()[0]}") from None
+        raise ClusterError(f"cannot connect to the Ray cluster at {address}: {exc}") from exc
+    except ConnectionError as exc:
+        raise ClusterError(f"cannot connect to the Ray cluster at {address}: {exc}; is it running "
+                           "(`ray status` on its head node)?") from None
+    return True
+
+
+def check_answers(address: str) -> None:
+    """Fail at once, not after Ray's minutes of retries, when nothing listens at ``host:port``."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"'{address}' is not a Ray cluster address: give HOST:PORT, the address that "
+                           "`ray start --head` printed on the cluster's head node (e.g. 10.0.0.5:6379), "
+                           "or 'local' to start Ray on this computer")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ClusterError(f"no Ray cluster answers at {address} ({reason}): start one there with "
+                           "`ray start --head`, check the address and the firewall, or use 'local' to run "
+                           "on this computer") from None
+
+
+def explain_failure(exc: BaseException, label: str, node: str | None, retries: int) -> str:
+    """Why cell ``label`` did not finish, and what to do about it, in one message."""
+    where = f" on node {node[:12]}" if node else ""
+    errors = ray.exceptions
+    if isinstance(exc, errors.RayTaskError):
+        cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else exc
+        if isinstance(cause, (ClusterError, WorkerPluginError)):
+            return f"cell '{label}'{where}: {cause}"
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        return (f"cell '{label}' raised{where}: {type(cause).__name__}: {first}; it is the cell's own error: "
+                "run the experiment on this computer (without a cluster, --debug shows the traceback) to fix it")
+    if isinstance(exc, errors.OutOfMemoryError):
+        return (f"cell '{label}': its worker{where} ran out of memory (tried {retries + 1} times); give each cell "
+                "more memory: more CPUs per cell so fewer share a node, a smaller batch or dataset, or larger nodes")
+    if isinstance(exc, errors.RuntimeEnvSetupError):
+        return f"cell '{label}': the worker{where} could not set up the plugins shipped with it: {exc}"
+    if isinstance(exc, (errors.NodeDiedError, errors.WorkerCrashedError, errors.ObjectLostError,
+                        errors.LocalRayletDiedError)):
+        return (f"cell '{label}': its worker or node was lost{where} (tried {retries + 1} times, "
+                f"{type(exc).__name__}); the study went on with the other cells: run it again for this one")
+    return f"cell '{label}'{where}: {type(exc).__name__}: {exc}"
+
+
+# --- on the worker -------------------------------------------------------------------------------
+
+# A worker process runs many cells of one study: its plugins and dataset are loaded once.
+_contexts: dict[tuple[str, str], tuple[CellContext, dict[str, str]]] = {}
+
+
+def _run_cell(experiment: Experiment, cell: Cell, index: int, shipment: PluginShipment, events: Queue,
+              version: str) -> tuple[dict[str, Any], str]:
+    """A Ray task: run one cell here, sending its start and epochs back; its measurements and this node."""
+    node = ray.get_runtime_context().get_node_id()
+    events.put((index, "started", node))
+    if version != cvstudio.__version__:
+        raise ClusterError(f"this worker runs cvstudio {cvstudio.__version__}, the study was started with "
+                           f"{version}: install the same version on every node")
+    context, failures = _worker_context(experiment, shipment, node)
+    run = cell.run(context, TaskState())
+    try:
+        while True:
+            try:
+                event = next(run)
+            except StopIteration as stop:
+                return stop.value, node
+            if isinstance(event, EpochEnd):
+                events.put((index, "epoch", event))
+    except UnknownComponentError as exc:
+        raise missing_plugin(exc, shipment, context.registry, failures, node) from None
+
+
+def _worker_context(experiment: Experiment, shipment: PluginShipment,
+                    node: str) -> tuple[CellContext, dict[str, str]]:
+    key = (shipment.key, json.dumps([experiment.dataset.to_dict(), experiment.split], sort_keys=True, default=str))
+    if key not in _contexts:
+        registry, failures = _worker_registry(shipment, node)
+        try:
+            dataset = load_dataset(experiment, registry)
+        except UnknownComponentError as exc:
+            raise missing_plugin(exc, shipment, registry, failures, node) from None
+        _contexts.clear()  # one study's dataset at a time
+        _contexts[key] = CellContext(registry, dataset, split_dataset(experiment, dataset), remote=True), failures
+    return _contexts[key]
+
+
+def _worker_registry(shipment: PluginShipment, node: str) -> tuple[Registry, dict[str, str]]:
+    """The built-ins and the shipped plugins (never this worker's own plugin folders or packages).
+
+    Also: why each shipped package that could not be imported here failed, by plugin name.
+    """
+    folders = [Path(importlib.import_module(name).__path__[0]) for name in shipment.folders]
+    objects, failures = list(shipment.given), {}
+    for plugin, target in shipment.packages:
+        try:
+            objects.append(_load(target))
+        except Exception as exc:  # noqa: BLE001 - said when a cell needs it (missing_plugin)
+            failures[plugin] = f"could not load: {type(exc).__name__}: {exc}"
+    registry = load_registry(autoload=False, directories=folders, extra_plugins=objects,
+                             disabled=shipment.disabled)
+    return registry, failures
+
+
+def missing_plugin(unknown: UnknownComponentError, shipment: PluginShipment, registry: Registry,
+                   failures: dict[str, str], node: str) -> Exception:
+    """The error to raise when a cell needs a component the worker's plugins lack: which plugin, and why."""
+    for kind, name, plugin in shipment.needs:
+        if f"'{name}'" in str(unknown) and name not in registry.components[kind]:
+            problems = failures.get(plugin) or "; ".join(
+                e.message for info in registry.plugins.values() if info.name == plugin for e in info.errors)
+            return WorkerPluginError(
+                f"the worker on node {node[:12]} ({socket.gethostname()}) cannot load plugin '{plugin}', which "
+                f"gives {kind.rstrip('s').replace('_', ' ')} '{name}': {problems or 'not shipped'}; install what "
+                "the plugin imports on every node (or ship it in the plugin's own package), then run again")
+    return unknown
+
+
+def _load(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    value: Any = importlib.import_module(module_name)
+    for part in filter(None, attribute.split(".")):
+        value = getattr(value, part)
+    return value

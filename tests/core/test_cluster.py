@@ -1,0 +1,281 @@
+"""Studies on a Ray cluster: cells as tasks on two nodes, the same run folder as a local run, cancel,
+a lost node, plugins shipped to workers, and the messages when something is wrong.
+
+The two-node tests start a real Ray cluster on this computer (``ray.cluster_utils.Cluster``, one CPU
+and a small object store per node): they are slow, run by `make test-slow`.
+"""
+
+import json
+import socket
+import textwrap
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from cvstudio.core.cells import CellDone, CellEpoch, CellFailed, CellStarted, CellsFailed, ray_executor  # noqa: E402
+from cvstudio.core.cluster import (  # noqa: E402
+    ClusterError,
+    _worker_registry,
+    missing_plugin,
+    check_answers,
+    explain_failure,
+    ship_plugins,
+)
+from cvstudio.core.experiment import ExperimentError, parse_experiment, run_experiment  # noqa: E402
+from cvstudio.core.runs import RunStore  # noqa: E402
+from cvstudio.core.tasks import Cancelled, TaskState, drain  # noqa: E402
+from cvstudio.plugins import UnknownComponentError, load_registry  # noqa: E402
+
+NODE = {"num_cpus": 1, "object_store_memory": 80 * 1024**2}
+
+
+def scaling(min_steps=4, classical=None, **study):
+    return {
+        "title": "Tiny scaling",
+        "study": {"kind": "scaling", "sizes": [2, 6], "seeds": 2, "min_steps": min_steps, **study},
+        "dataset": {"name": "shapes", "params": {"per_class": 16, "image_size": 16, "classes": 3}},
+        "split": {"val": 0.25, "test": 0.25},
+        "classical": [classical or {"label": "moments", "features": ["color-moments"],
+                                    "classifier": "logistic-regression"}],
+        "deep": [{"label": "mlp", "model": "mlp", "epochs": 2, "batch_size": 4, "device": "cpu"}],
+    }
+
+
+@pytest.fixture(scope="module")
+def two_nodes():
+    """A head and a worker node on this computer, one CPU each; shut down, every process, at the end."""
+    cluster = Cluster(initialize_head=True, head_node_args={**NODE, "include_dashboard": False})
+    try:
+        cluster.add_node(**NODE)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.shutdown()
+
+
+def run_study(experiment, registry, tmp_path, executor=None, state=None, stop=None):
+    """Run ``experiment``; ``stop(event, state)`` may act on each event. The run, the events, and what ended it."""
+    run = RunStore(tmp_path).create(experiment.title)
+    state = state or TaskState()
+    events, outcome = [], None
+    study = run_experiment(experiment, registry, run, state, executor=executor)
+    try:
+        for event in study:
+            events.append(event)
+            if stop is not None:
+                stop(event, state)
+    except Exception as exc:  # noqa: BLE001 - the test looks at it
+        outcome = exc
+    return run, events, outcome
+
+
+def points(run):
+    return {(p["pipeline"], p["per_class"], p["seed"]): p for p in run.read("summary.json")["points"]}
+
+
+MEASURED = ("train_images", "val_accuracy", "test_accuracy", "steps", "train_accuracy", "kind")
+
+
+@pytest.mark.slow
+def test_a_study_on_two_nodes_writes_the_run_a_local_run_writes_seed_for_seed(two_nodes, cvstudio_registry, tmp_path):
+    experiment = parse_experiment(scaling(), cvstudio_registry)
+    local, _, error = run_study(experiment, cvstudio_registry, tmp_path / "local")
+    assert error is None
+    remote, events, error = run_study(experiment, cvstudio_registry, tmp_path / "cluster",
+                                      ray_executor(two_nodes.address))
+    assert error is None and remote.status == "completed"
+
+    assert sorted(p.name for p in remote.path.iterdir()) == sorted(p.name for p in local.path.iterdir())
+    here, there = points(local), points(remote)
+    assert set(here) == set(there) and len(there) == 8
+    for key, point in here.items():
+        assert {k: there[key][k] for k in MEASURED} == {k: point[k] for k in MEASURED}, key
+        assert "node" not in point
+    nodes = {n["NodeID"] for n in ray_nodes(two_nodes)}
+    assert {p["node"] for p in there.values()} == nodes  # cells landed on both nodes
+    summary_here, summary_there = local.read("summary.json"), remote.read("summary.json")
+    assert summary_there["curves"] == summary_here["curves"]
+    assert set(summary_there) == set(summary_here)
+    assert [r["kind"] for r in remote.metrics()] == ["scaling-point"] * 8
+    # Per-epoch curves of the networks came back while they trained, before their points.
+    epochs = [e for e in events if isinstance(e, CellEpoch)]
+    assert {e.label for e in epochs} == {f"mlp, {size} per class, seed {seed}" for size in (2, 6) for seed in (0, 1)}
+    first_epoch = next(i for i, e in enumerate(events) if isinstance(e, CellEpoch) and e.label == "mlp, 6 per class, seed 1")
+    assert first_epoch < next(i for i, e in enumerate(events)
+                              if getattr(e, "pipeline", None) == "mlp" and getattr(e, "per_class", None) == 6
+                              and getattr(e, "seed", None) == 1)
+    assert not ray.is_initialized()  # the study disconnected when it ended
+
+
+def ray_nodes(cluster):
+    ray.init(address=cluster.address)
+    try:
+        return [n for n in ray.nodes() if n["Alive"]]
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_remaining_cells_and_keeps_the_finished_ones(two_nodes, cvstudio_registry, tmp_path):
+    experiment = parse_experiment(scaling(min_steps=400), cvstudio_registry)
+
+    def cancel_after_two_points(event, state):
+        if getattr(event, "done", 0) == 2:
+            state.cancel()
+
+    run, events, error = run_study(experiment, cvstudio_registry, tmp_path, ray_executor(two_nodes.address),
+                                   stop=cancel_after_two_points)
+    assert isinstance(error, Cancelled)
+    assert run.status == "cancelled"
+    kept = run.read("summary.json")["points"]
+    assert 2 <= len(kept) < 8
+    assert len(run.metrics()) == len(kept)
+    assert not ray.is_initialized()
+    ray.init(address=two_nodes.address)
+    try:  # nothing of the study still runs: every CPU of the cluster is free again
+        assert wait_for(lambda: ray.available_resources().get("CPU", 0) == 2)
+    finally:
+        ray.shutdown()
+
+
+def wait_for(condition, seconds=30.0):
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+def test_a_node_lost_mid_study_has_its_cells_retried_and_the_study_finishes(two_nodes, cvstudio_registry, tmp_path):
+    doomed = two_nodes.add_node(**NODE)
+    two_nodes.wait_for_nodes()
+    doomed_id = doomed.node_id
+    experiment = parse_experiment(scaling(min_steps=400), cvstudio_registry)
+    killed = []
+
+    def kill_when_busy(event, state):
+        if isinstance(event, CellStarted) and event.node == doomed_id and not killed:
+            killed.append(event.label)
+            two_nodes.remove_node(doomed, allow_graceful=False)
+
+    run, events, error = run_study(experiment, cvstudio_registry, tmp_path, ray_executor(two_nodes.address),
+                                   stop=kill_when_busy)
+    assert killed, "no cell started on the node to kill"
+    assert error is None, error
+    assert run.status == "completed" and len(points(run)) == 8
+    retried = [e for e in events if isinstance(e, CellStarted) and e.attempt > 1]
+    assert killed[0] in {e.label for e in retried}
+    assert "attempt 2" in retried[0].describe()
+    assert doomed_id not in {p["node"] for p in points(run).values() if p["pipeline"] == killed[0].split(",")[0]
+                             and f"{p['per_class']} per class, seed {p['seed']}" in killed[0]}
+
+
+PLUGIN = '''
+from cvstudio import FeatureExtractorSpec, hookimpl
+
+
+@hookimpl
+def cvstudio_register_feature_extractors():
+    return [FeatureExtractorSpec(name="doubled-moments", description="Colour moments, under another name.",
+                                 factory="cvstudio_features.moments:ColorMomentsExtractor")]
+'''
+
+
+@pytest.mark.slow
+def test_a_plugin_from_a_folder_only_this_computer_has_goes_with_the_cells(two_nodes, tmp_path):
+    folder = tmp_path / "my plugins"  # not on any worker's path, in no environment variable
+    folder.mkdir()
+    (folder / "doubled.py").write_text(PLUGIN)
+    registry = load_registry(autoload=False, directories=[folder])
+    assert registry.plugins["doubled"].status == "ok"
+    experiment = parse_experiment(scaling(classical={"label": "doubled", "features": ["doubled-moments"],
+                                                     "classifier": "logistic-regression"}), registry)
+    run, _, error = run_study(experiment, registry, tmp_path / "runs", ray_executor(two_nodes.address))
+    assert error is None, error
+    assert len(points(run)) == 8 and {p["pipeline"] for p in points(run).values()} == {"doubled", "mlp"}
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_import_a_plugin_says_so_and_names_it(two_nodes, tmp_path, monkeypatch):
+    helper = tmp_path / "helpers"  # on this process's path only: the workers do not have it
+    helper.mkdir()
+    (helper / "only_here_helper.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(helper))
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "doubled.py").write_text("import only_here_helper\n" + PLUGIN)
+    registry = load_registry(autoload=False, directories=[folder])
+    experiment = parse_experiment(scaling(classical={"label": "doubled", "features": ["doubled-moments"],
+                                                     "classifier": "logistic-regression"}, seeds=1, sizes=[2]),
+                                  registry)
+    run, events, error = run_study(experiment, registry, tmp_path / "runs", ray_executor(two_nodes.address))
+    assert isinstance(error, CellsFailed)
+    message = str(error)
+    assert "cannot load plugin 'doubled'" in message and "only_here_helper" in message
+    assert "doubled, 2 per class, seed 0" in message and "install" in message
+    assert run.status == "failed"
+    assert {p["pipeline"] for p in run.read("summary.json")["points"]} == {"mlp"}  # the other cell finished
+    assert any(isinstance(e, CellFailed) for e in events)
+
+
+# --- without a cluster: quick ----------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_address_where_nothing_answers_is_refused_at_once_with_the_fix():
+    with pytest.raises(ClusterError, match=r"no Ray cluster answers at 127\.0\.0\.1:\d+ .*ray start --head"):
+        check_answers(f"127.0.0.1:{free_port()}")
+    with pytest.raises(ClusterError, match="not a Ray cluster address: give HOST:PORT"):
+        ray_executor("my-cluster")
+
+
+def test_bad_cell_resources_are_refused():
+    with pytest.raises(ValueError, match="more than 0 CPUs"):
+        ray_executor("local", cpus_per_cell=0)
+
+
+def test_a_study_that_runs_only_here_is_not_sent_to_a_cluster(cvstudio_registry, tmp_path):
+    experiment = parse_experiment({**scaling(), "study": {"kind": "architectures"}}, cvstudio_registry)
+    run = RunStore(tmp_path).create("x")
+    with pytest.raises(ExperimentError, match="'architectures' runs on this computer only.*'scaling'"):
+        drain(run_experiment(experiment, cvstudio_registry, run, TaskState(), executor=object()))
+
+
+def test_failures_are_explained_with_the_cell_and_the_fix():
+    oom = ray.exceptions.OutOfMemoryError("killed")
+    assert "cell 'mlp, 2 per class, seed 0': its worker on node abcdef012345 ran out of memory (tried 3 times)" in \
+        explain_failure(oom, "mlp, 2 per class, seed 0", "abcdef0123456789", 2)
+    lost = ray.exceptions.NodeDiedError("gone")
+    assert "its worker or node was lost (tried 1 times" in explain_failure(lost, "c", None, 0)
+
+
+def test_the_worker_registry_refuses_a_missing_plugin_by_name(tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "doubled.py").write_text(PLUGIN)
+    registry = load_registry(autoload=False, directories=[folder])
+    experiment = parse_experiment(scaling(classical={"label": "doubled", "features": ["doubled-moments"],
+                                                     "classifier": "logistic-regression"}), registry)
+    shipment = ship_plugins(registry, experiment, tmp_path / "staging")
+    assert shipment.needs == (("feature_extractors", "doubled-moments", "doubled"),)
+    assert [p for p in shipment.py_modules if "cvstudio_shipped_plugins_" in p]
+    shipped = next(p for p in (tmp_path / "staging").iterdir())
+    assert (shipped / "doubled.py").read_text() == (folder / "doubled.py").read_text()
+    worker_registry, failures = _worker_registry(type(shipment)(shipment.key), "n" * 20)  # nothing shipped
+    with pytest.raises(UnknownComponentError) as unknown:
+        worker_registry.get("feature_extractors", "doubled-moments")
+    message = str(missing_plugin(unknown.value, shipment, worker_registry, failures, "n" * 20))
+    assert "cannot load plugin 'doubled', which gives feature extractor 'doubled-moments': not shipped" in message
