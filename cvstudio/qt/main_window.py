@@ -18,11 +18,12 @@ import os
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QTabWidget,
@@ -311,6 +312,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([open_action, self.report_action, quit_action])
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addActions([self.run_action, self.cancel_action])
+        self._build_run_on(run_menu.addMenu("Run &on"))
         self.menuBar().addMenu("&Lesson").addActions([self.back_action, self.next_action, self.lesson_report_action])
         self.menuBar().addMenu("&View").addActions([self.dark_action, self.presentation_action])
         toolbar = self.addToolBar("Run")
@@ -320,6 +322,37 @@ class MainWindow(QMainWindow):
         for action, name, label in ((self.run_action, "run", "Run"), (self.cancel_action, "cancel", "Cancel")):
             name_widget(action, f"{name}-action")
             name_widget(toolbar.widgetForAction(action), f"{name}-button", label)
+
+    def _build_run_on(self, menu: Any) -> None:
+        """Run › Run on: this computer, or a Ray cluster (an address asked for); the choice is remembered."""
+        self.run_here_action = QAction("This computer", self, checkable=True,
+                                       toolTip="Run everything in this app, as always")
+        self.run_cluster_action = QAction("Ray cluster…", self, checkable=True,
+                                          toolTip="Run a study's trainings as tasks on a Ray cluster (docs/cluster.md)")
+        group = QActionGroup(self)
+        for action in (self.run_here_action, self.run_cluster_action):
+            group.addAction(action)
+            menu.addAction(action)
+        self.run_here_action.triggered.connect(lambda: self.experiment.set_cluster(None))
+        self.run_cluster_action.triggered.connect(self._choose_cluster)
+        self.experiment.run_on_changed.connect(self._show_run_on)
+        self._show_run_on(self.experiment.cluster)
+
+    @Slot()
+    def _choose_cluster(self) -> None:
+        address, ok = QInputDialog.getText(
+            self, "Run on a Ray cluster", "Address of the cluster's head node (HOST:PORT),\n"
+            "or local to start Ray on this computer:", text=self.experiment.cluster or self.experiment.last_cluster)
+        if ok and address.strip():
+            self.experiment.set_cluster(address)
+        else:
+            self._show_run_on(self.experiment.cluster)
+
+    @Slot(object)
+    def _show_run_on(self, address: str | None) -> None:
+        self.run_here_action.setChecked(address is None)
+        self.run_cluster_action.setChecked(address is not None)
+        self.run_cluster_action.setText(f"Ray cluster at {address}…" if address else "Ray cluster…")
 
     @Slot()
     def start(self) -> None:

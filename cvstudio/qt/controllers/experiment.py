@@ -1,7 +1,8 @@
 """The experiment in the window: which file it came from, what the forms say, and its dataset.
 
 Opening a file fills the forms; the dataset is then loaded in a worker, and a
-clicked image is explained by every feature extractor in another.
+clicked image is explained by every feature extractor in another. Where a
+study's cells run (this computer, or a Ray cluster) is remembered here too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from cvstudio.core.checkpoints import CheckpointMaps
 from cvstudio.core.data import ImageDataset, stratified_split
-from cvstudio.core.experiment import COMPARE, ExperimentError, load_experiment, parse_experiment
+from cvstudio.core.experiment import COMPARE, Experiment, ExperimentError, check_runs_cells, load_experiment, parse_experiment
 from cvstudio.core.lessons import is_lesson_file, load_lesson
 from cvstudio.qt.panels.features import ExtractorCache, explain_job, network_maps_job
 from cvstudio.qt.settings import read_json, write_json
@@ -23,10 +24,14 @@ if TYPE_CHECKING:
     from cvstudio.qt.main_window import MainWindow
 
 
+RUN_ON = "run_on"  # the settings key: {"cluster": address or null, "last": the last address given}
+
+
 class ExperimentController(QObject):
-    """The experiment's file, title and study; the forms' state; the loaded dataset."""
+    """The experiment's file, title and study; the forms' state; the loaded dataset; where studies run."""
 
     dataset_loaded = Signal(object)  # the ImageDataset, once loaded and shown
+    run_on_changed = Signal(object)  # the Ray cluster's address, or None: this computer
 
     def __init__(self, window: MainWindow, experiment_path: Path) -> None:
         super().__init__(window)
@@ -74,6 +79,44 @@ class ExperimentController(QObject):
         window = self.window
         return {"title": self.title, "description": self.description, "study": dict(self.study),
                 **window.dataset_panel.state(), **window.pipelines.state()}
+
+    @property
+    def cluster(self) -> str | None:
+        """The Ray cluster a study's cells run on (``local``: a Ray runtime here); None: this computer."""
+        return self._run_on().get("cluster")
+
+    @property
+    def last_cluster(self) -> str:
+        """The cluster address given last, to offer again (``local`` at first)."""
+        return self._run_on().get("last") or "local"
+
+    def set_cluster(self, address: str | None) -> None:
+        """Run studies on the Ray cluster at ``address`` from now on (None: on this computer); remembered."""
+        address = address.strip() if address and address.strip() else None
+        write_json(self.window.settings, RUN_ON, {"cluster": address, "last": address or self.last_cluster})
+        self.run_on_changed.emit(address)
+
+    def _run_on(self) -> dict[str, str | None]:
+        saved = read_json(self.window.settings, RUN_ON)
+        if not isinstance(saved, dict):
+            return {}
+        return {key: value for key, value in saved.items() if isinstance(value, str) and value.strip()}
+
+    def executor(self, experiment: Experiment) -> Any:
+        """Where ``experiment``'s cells run: None for this computer (also for a study that runs only here).
+
+        Raises ExperimentError or RuntimeError, with the fix in the message, when the cluster
+        cannot be used (Ray not installed, nothing answers at the address).
+        """
+        if self.cluster is None:
+            return None
+        try:
+            check_runs_cells(experiment)
+        except ExperimentError:
+            return None  # the head-to-head comparison and the other studies run here, as ever
+        from cvstudio.core.cells import ray_executor  # imports Ray: only now that a cluster is asked for
+
+        return ray_executor(self.cluster)
 
     def save(self) -> None:
         """Remember the forms for the next session, with the file they came from."""

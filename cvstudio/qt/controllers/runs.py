@@ -110,16 +110,22 @@ class RunController(QObject):
     def _run_study(self, experiment: Experiment) -> None:
         """A study is one run, one job: its events go to its view (and the usual views, if it shares them)."""
         window = self.window
+        try:
+            executor = window.experiment.executor(experiment)
+        except (ExperimentError, RuntimeError) as exc:
+            window.banner.show_error(f"Cannot run on the Ray cluster '{window.experiment.cluster}': {exc}")
+            return
         window.set_study_view(experiment.study.name)
         if window.study_view is not None:
             window.study_view.reset(experiment)
         self.runs, self.outcomes = {"study": window.store.create(experiment.title)}, {}
-        window.jobs.launch("study", partial(run_experiment, experiment, window.registry, self.runs["study"]),
-                           self._run_done)
+        window.jobs.launch("study", partial(run_experiment, experiment, window.registry, self.runs["study"],
+                                            executor=executor), self._run_done)
         self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.study_view or window.training)
-        window.statusBar().showMessage("Running…")
+        window.statusBar().showMessage("Running…" if executor is None
+                                       else f"Running on the Ray cluster '{window.experiment.cluster}'…")
         self.run_started.emit(list(self.runs.values()))
 
     def focus(self, index: int | None) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressBar, QSizePolicy, QWidget
 
 from cvstudio.core.experiment import DatasetReady
+from cvstudio.core.cells import CellEpoch
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted, curves
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import BatchEnd
@@ -125,6 +126,10 @@ class ScalingView(StudyPanel):
             self.status.setText(f"{event.done}/{event.total} — {event.pipeline}, {event.per_class} per class, "
                                 f"seed {event.seed}: test accuracy {event.test_accuracy:.1%}")
             self.dirty = True
+        elif isinstance(event, CellEpoch):  # a training on a cluster's node, as its epochs end there
+            e = event.epoch
+            self.status.setText(f"{len(self.points)}/{self.total} done — {event.label}: epoch {e.epoch}/{e.epochs}, "
+                                f"validation accuracy {e.val_accuracy:.1%}")
         elif isinstance(event, (BatchEnd, Progress)):
             step = f"epoch {event.epoch}" if isinstance(event, BatchEnd) else event.stage
             self.status.setText(f"{len(self.points)}/{self.total} done — now {event.pipeline}: {step}")
