@@ -22,7 +22,7 @@ from pairs import describe, machine  # noqa: E402
 
 prepare_cpu_threads()  # the in-process benchmarks run torch as the app does
 
-GROUPS = ("hog", "training", "contention", "gui", "first_curve", "inference", "datasets", "ddp")
+GROUPS = ("hog", "training", "contention", "gui", "first_curve", "inference", "datasets", "ddp", "cluster")
 LAZY_IMPORT_CHECK = """
 import contextlib, io, sys
 from cvstudio.cli import main
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     if pairs < 1:
         parser.error("--repeat must be at least 1")
 
+    from bench_cluster import cluster_ratios
     from bench_contention import contention_ratios
     from bench_datasets import dataset_ratios
     from bench_ddp import ddp_ratios
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         "inference": lambda: inference_ratios(pairs, args.quick),
         "datasets": lambda: dataset_ratios(pairs, args.quick),
         "ddp": lambda: ddp_ratios(pairs, args.quick),
+        "cluster": lambda: cluster_ratios(pairs, args.quick),
     }
     before, started = machine(), time.time()
     results: dict[str, object] = {"lazy_import": lazy_import()}

@@ -279,3 +279,15 @@ def test_the_worker_registry_refuses_a_missing_plugin_by_name(tmp_path):
         worker_registry.get("feature_extractors", "doubled-moments")
     message = str(missing_plugin(unknown.value, shipment, worker_registry, failures, "n" * 20))
     assert "cannot load plugin 'doubled', which gives feature extractor 'doubled-moments': not shipped" in message
+
+
+def test_cvstudio_run_refuses_a_cluster_that_does_not_answer_before_making_a_run(tmp_path, capsys):
+    from cvstudio.cli import main
+
+    path = tmp_path / "study.toml"
+    path.write_text('title = "S"\n[study]\nkind = "scaling"\nsizes = [2]\nseeds = 1\n[dataset]\nname = "shapes"\n'
+                    '[[classical]]\nfeatures = ["color-moments"]\nclassifier = "logistic-regression"\n')
+    address = f"127.0.0.1:{free_port()}"
+    assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--cluster", address]) == 1
+    assert f"no Ray cluster answers at {address}" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
