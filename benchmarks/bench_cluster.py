@@ -43,7 +43,7 @@ def _timed(experiment, registry, executor=None) -> float:
     with tempfile.TemporaryDirectory() as folder:
         run = RunStore(Path(folder)).create(experiment.title)
         start = time.perf_counter()
-        drain(run_experiment(experiment, registry, run, TaskState(), executor))
+        drain(run_experiment(experiment, registry, run, TaskState(), executor=executor))
         return time.perf_counter() - start
 
 
