@@ -17,6 +17,9 @@ a short text for the audience, and optionally a multiple-choice question::
     answer = 2                      # the number of the right choice, from 1
     explanation = "The features, not the depth alone, make the difference."
 
+A step may say how long its Run takes (``minutes = 3``: measured on a laptop
+with two cores), so a teacher can plan the class before pressing it.
+
 The ``[[step]]`` tables are what tell a lesson from an experiment file, so
 ``cvstudio gui`` and ``cvstudio run`` accept either.
 """
@@ -32,7 +35,8 @@ from cvstudio.core.experiment import ExperimentError, check_keys, bundled_lesson
 from cvstudio.plugins import Registry
 
 DEFAULT_COURSE = "course"
-STEP_KEYS = {"title", "experiment", "text", "question"}
+STEP_KEYS = {"title", "experiment", "text", "question", "minutes"}
+REFERENCE_MACHINE = "a 2-core laptop"
 QUESTION_KEYS = {"prompt", "choices", "answer", "explanation"}
 
 
@@ -57,6 +61,15 @@ class Step:
     text: str
     experiment: Path
     question: Question | None = None
+    minutes: float | None = None  # how long Run takes on REFERENCE_MACHINE
+
+    def expected_time(self) -> str:
+        """'Run takes about 3 min on a 2-core laptop', or '' when the step does not say."""
+        if self.minutes is None:
+            return ""
+        if self.minutes < 1:
+            return f"Run takes under a minute on {REFERENCE_MACHINE}."
+        return f"Run takes about {round(self.minutes * 2) / 2:g} min on {REFERENCE_MACHINE}."
 
 
 @dataclass(frozen=True)
@@ -128,11 +141,16 @@ def _step(entry: Any, number: int, folder: Path) -> Step:
         raise LessonError(f"{where}: experiment file '{entry['experiment']}' not found (looked for {experiment}); "
                           "give its path relative to the lesson file")
     question = entry.get("question")
+    minutes = entry.get("minutes")
+    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0):
+        raise LessonError(f"{where}: 'minutes' is {minutes!r}; it must be a positive number, how long Run takes "
+                          f"on {REFERENCE_MACHINE}, e.g. minutes = 3")
     return Step(
         title=entry["title"].strip(),
         text=prose(entry.get("text", "")),
         experiment=experiment,
         question=None if question is None else _question(question, f"{where} question"),
+        minutes=None if minutes is None else float(minutes),
     )
 
 

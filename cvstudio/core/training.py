@@ -32,6 +32,9 @@ TRAINING_PARAMS = (
     Param("optimizer", "choice", "adam", choices=("adam", "adamw", "sgd"),
           help="Adam adapts the step per weight; SGD uses momentum 0.9."),
     Param("weight_decay", "float", 0.0, minimum=0.0, maximum=1.0, help="L2 penalty on the weights."),
+    Param("schedule", "choice", "constant", choices=("constant", "onecycle"),
+          help="constant: the same learning rate throughout. onecycle: it rises to learning_rate over the "
+          "first 30 % of the steps, then falls to almost zero, which reaches a good result in fewer epochs."),
     Param("augment", "choice", "none", choices=("none", "shift", "flip+shift"),
           help="Random shifts (and mirror images) of the training images, for invariance."),
     Param("device", "choice", "auto", choices=DEVICE_CHOICES,
@@ -57,6 +60,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     optimizer: str = "adam"
     weight_decay: float = 0.0
+    schedule: str = "constant"
     augment: str = "none"
     device: str = "auto"
     amp: bool = True
@@ -259,6 +263,7 @@ def _train(
 
     train_index = torch.as_tensor(split.train)
     batches = _batch_count(len(train_index), config.batch_size, 2 * (world.size if world else 1))
+    scheduler = _scheduler(optimizer, config, config.epochs * batches)
     history: list[EpochEnd] = []
     train_seconds = 0.0
     last = snapshot(0, 0)
@@ -290,6 +295,8 @@ def _train(
                 scaler.scale(weighted).backward()
                 scaler.step(optimizer)
                 scaler.update()
+                if scheduler is not None:
+                    scheduler.step()
             except torch.cuda.OutOfMemoryError as exc:
                 raise TrainingError(
                     f"the GPU ran out of memory with batch size {config.batch_size}; "
@@ -470,6 +477,16 @@ def _optimizer(model: Any, config: TrainConfig) -> Any:
         return torch.optim.SGD(params, lr=config.learning_rate, momentum=0.9, weight_decay=config.weight_decay)
     optimizer = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     return optimizer(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+
+
+def _scheduler(optimizer: Any, config: TrainConfig, steps: int) -> Any:
+    """The learning-rate schedule stepped after every batch; None keeps the rate constant."""
+    if config.schedule == "constant":
+        return None
+    import torch
+
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=steps,
+                                               pct_start=0.3)
 
 
 class _Moves(NamedTuple):

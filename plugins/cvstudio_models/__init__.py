@@ -124,11 +124,26 @@ def cvstudio_register_models() -> list[ModelSpec]:
                 "deep. Plain networks that deep train worse than shallow ones; ResNet's fix is the residual "
                 "connection: each block adds its input to its output, so it only learns a correction, and "
                 "gradients flow straight back through the shortcuts. ResNet-18 has eight such blocks in four "
-                "stages of 64 to 512 filters, about 11 million weights. For small images its first layer is a "
-                "3×3 convolution without the initial down-sampling, as is usual for CIFAR-sized inputs. The "
-                "largest model here: expect slow epochs on a CPU."
+                "stages of 64 to 512 filters, about 11 million weights, exactly as in the paper. Only the first "
+                "layer (the stem) differs: the paper's 7×7 stride-2 convolution and max-pool shrink a 224×224 "
+                "photo to 56×56 before the first block, but would leave 8×8 of a 32×32 image. By default a 3×3 "
+                "stride-1 convolution without max-pool keeps all 32×32 positions, as the CIFAR papers do; the "
+                "Architectures lesson halves them instead (stem = stride2), a quarter of the computation, so "
+                "that it fits a laptop's CPU. The largest model here by far: the slowest to train."
             ),
             factory="cvstudio_models.resnet:build",
+            params=(
+                Param(
+                    "stem",
+                    "choice",
+                    "cifar",
+                    choices=("cifar", "stride2", "imagenet"),
+                    help="The first layer. cifar: a 3×3 convolution that keeps every position of a small image "
+                    "(3.3 GFLOP to train on one 32×32 image). stride2: 3×3 that halves the image, a quarter of "
+                    "the computation. imagenet: the paper's 7×7 stride-2 convolution and max-pool, a sixteenth, "
+                    "for large images.",
+                ),
+            ),
             tags=("cnn", "residual"),
         ),
         ModelSpec(

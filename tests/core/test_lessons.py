@@ -91,6 +91,9 @@ def test_lessons_and_experiments_are_told_apart_by_their_steps(folder):
          "needs a 'prompt'"),
         ('titel = "x"\n[[step]]\ntitle = "A"\nexperiment = "one.toml"\n', "unknown key 'titel' in the lesson"),
         ("[[step]\n", "not valid TOML"),
+        ('[[step]]\ntitle = "A"\nexperiment = "one.toml"\nminutes = "3"\n',
+         "'minutes' is '3'; it must be a positive number, how long Run takes on a 2-core laptop"),
+        ('[[step]]\ntitle = "A"\nexperiment = "one.toml"\nminutes = 0\n', "'minutes' is 0; it must be a positive"),
     ],
 )
 def test_bad_lessons_name_the_file_the_step_and_the_fix(folder, text, message):
@@ -119,6 +122,14 @@ def test_the_bundled_course_walks_through_valid_experiments_and_asks_questions(c
     assert len(lesson.steps) >= 6 and len(lesson.experiments()) >= 6
     assert all(step.text for step in lesson.steps)
     assert sum(step.question is not None for step in lesson.steps) >= 3
+
+
+@pytest.mark.parametrize("minutes, said", [(0.5, "under a minute"), (1, "about 1 min"), (2.6, "about 2.5 min"),
+                                           (12, "about 12 min")])
+def test_a_step_says_how_long_its_run_takes_on_a_small_laptop(folder, minutes, said):
+    path = write(folder, f'[[step]]\ntitle = "A"\nexperiment = "one.toml"\nminutes = {minutes}\n')
+    assert load_lesson(path).steps[0].expected_time() == f"Run takes {said} on a 2-core laptop."
+    assert load_lesson(write(folder, LESSON)).steps[0].expected_time() == ""
 
 
 def test_texts_are_reflowed_so_the_panel_wraps_them_itself(folder):

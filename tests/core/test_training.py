@@ -13,6 +13,8 @@ from cvstudio.core.training import (
     EpochEnd,
     TrainConfig,
     TrainingError,
+    _optimizer,
+    _scheduler,
     train_model,
 )
 from cvstudio.testing import make_tiny_dataset
@@ -186,3 +188,26 @@ def test_a_checkpoint_gives_the_maps_of_any_image_as_the_training_saw_them(cvstu
     other = make_tiny_dataset(classes=4, per_class=20, size=16)
     with pytest.raises(CheckpointError, match="use the \\[dataset\\] of the run that saved it"):
         CheckpointMaps(tmp_path / "net.pt", "net", cvstudio_registry, other).snapshot(0)
+
+
+def test_the_one_cycle_schedule_rises_to_the_learning_rate_then_falls_to_almost_nothing():
+    config = TrainConfig.from_params({"learning_rate": 0.002, "schedule": "onecycle"})
+    optimizer = _optimizer(torch.nn.Linear(2, 2), config)
+    scheduler, rates = _scheduler(optimizer, config, steps=20), []
+    for _ in range(20):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = rates.index(max(rates))
+    assert max(rates) == pytest.approx(0.002) and 4 <= peak <= 7  # the top after about 30 % of the steps
+    assert rates[0] < 0.002 / 10 and rates[-1] < 0.002 / 100
+    assert _scheduler(optimizer, TrainConfig.from_params({}), steps=20) is None  # constant: nothing to step
+
+
+def test_a_one_cycle_training_runs_its_steps_and_differs_from_a_constant_rate(cvstudio_registry, data):
+    def losses(schedule):
+        events = drain(train(cvstudio_registry, data, schedule=schedule, epochs=3))[0]
+        return [e.loss for e in events if isinstance(e, BatchEnd)]
+
+    assert losses("onecycle") == losses("onecycle") != losses("constant")
+    assert len(losses("onecycle")) == len(losses("constant"))  # the schedule's steps match the batches

@@ -145,3 +145,13 @@ def test_listing_the_models_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("stem, side", [("stride2", 16), ("cifar", 32), ("imagenet", 8)])
+def test_resnet_stems_differ_only_in_how_much_of_the_image_reaches_the_residual_blocks(stem, side):
+    model = SPECS["resnet18"].create(3, (32, 32), 5, stem=stem)
+    reached = []
+    model.layer1.register_forward_hook(lambda _module, inputs, _output: reached.append(inputs[0].shape[-1]))
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5) and reached == [side]
+    blocks = [m for m in model.modules() if type(m).__name__ == "BasicBlock"]
+    assert len(blocks) == 8 and count_parameters(model) > 11_000_000  # the paper's depth and widths

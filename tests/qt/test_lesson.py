@@ -17,6 +17,7 @@ title = "Tiny course"
 title = "Two epochs"
 experiment = "{first}"
 text = "Watch the curves."
+minutes = 1.5
 
 [[step]]
 title = "Three epochs"
@@ -73,6 +74,15 @@ def test_next_and_back_load_each_steps_experiment_without_running_it(qtbot, make
     assert panel.counter.text() == "Step 2 of 3" and epochs(window) == 3
     panel.back_button.click()
     assert panel.counter.text() == "Step 1 of 3" and not window.back_action.isEnabled()
+
+
+def test_the_panel_says_how_long_a_steps_run_takes_before_it_is_pressed(make_window, course):
+    window = make_window(path=course)
+    panel = window.lesson_panel
+    assert panel.expected_time.isVisible() and not window.runs
+    assert panel.expected_time.text() == "Run takes about 1.5 min on a 2-core laptop."
+    panel.next_button.click()  # step 2 does not say
+    assert not panel.expected_time.isVisible() and panel.expected_time.text() == ""
 
 
 def test_arrow_keys_turn_pages_unless_a_field_or_list_uses_them(qtbot, make_window, course):

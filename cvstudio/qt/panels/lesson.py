@@ -133,7 +133,7 @@ class QuestionView(QWidget):
 
 
 class LessonPanel(QWidget):
-    """Step N of M, its title and explanation, its question, and Back/Next."""
+    """Step N of M, its title and explanation, how long its Run takes, its question, and Back/Next."""
 
     step_requested = Signal(int)
 
@@ -146,6 +146,7 @@ class LessonPanel(QWidget):
         self.counter.setObjectName("description")
         self.title = _label(name="heading")
         self.text = _label(name="big")
+        self.expected_time = _label(name="description")
         self.question = QuestionView()
         self.back_button = QPushButton("◀  Back")
         self.next_button = QPushButton("Next  ▶")
@@ -157,6 +158,7 @@ class LessonPanel(QWidget):
         body_layout = QVBoxLayout(body)
         body_layout.addWidget(self.title)
         body_layout.addWidget(self.text)
+        body_layout.addWidget(self.expected_time)
         body_layout.addWidget(self.question)
         body_layout.addStretch(1)
         self.scroll = QScrollArea()
@@ -181,6 +183,8 @@ class LessonPanel(QWidget):
         self.counter.setText(f"Step {index + 1} of {len(lesson.steps)}")
         self.title.setText(step.title)
         self.text.setText(step.text)
+        self.expected_time.setText(step.expected_time())
+        self.expected_time.setVisible(bool(step.minutes))
         self.question.set_question(step.question)
         self.back_button.setEnabled(index > 0)
         self.next_button.setEnabled(index < len(lesson.steps) - 1)
