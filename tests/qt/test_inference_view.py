@@ -76,17 +76,21 @@ def test_a_dropped_folder_is_classified_into_the_table_and_exported_as_csv(qtbot
     folder.mkdir()
     for i in range(0, len(dataset), 4):
         cv2.imwrite(str(folder / f"{i:02d}.png"), dataset.images[i][..., ::-1])
+    (folder / "zz-broken.png").write_bytes(b"\x89PNG cut short")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(folder))])
     panel.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                                Qt.KeyboardModifier.NoModifier))
     qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
-    assert panel.table.rowCount() == 9
+    assert panel.table.rowCount() == 10 and panel.table.item(9, 1).text() == "unreadable"
+    assert panel.info.text().startswith("9 of 10 files classified.\n1 file skipped (not used):\n")
+    assert panel.info.text().endswith(f"{folder / 'zz-broken.png'}: not a readable image: the file is empty, corrupt "
+                                      "or in an unsupported format")
     predicted = [panel.table.item(row, 1).text() for row in range(9)]
     truth = [dataset.class_names[dataset.labels[i]] for i in range(0, len(dataset), 4)]
     assert np.mean([p == t for p, t in zip(predicted, truth)]) >= 0.75
     rows = list(csv.DictReader(panel.export_csv(tmp_path / "out.csv").open()))
-    assert [r["label1"] for r in rows] == predicted
+    assert [r["label1"] for r in rows][:9] == predicted
 
 
 def test_a_missing_camera_is_shown_as_an_error_and_the_view_keeps_working(qtbot, panel_with_export):

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from cvstudio.core.export import deep_pipelines, export_run
+from cvstudio.core.data import SkippedFile, describe_skipped
 from cvstudio.core.inference import GUESSED, METADATA, Predictor
 from cvstudio.core.sessions import PROVIDER_CHOICES, InferenceError, usable_providers
 from cvstudio.core.inference_jobs import (
@@ -315,6 +316,11 @@ class InferencePanel(QWidget):
                 item.setToolTip(str(result.path) if column == 0 else text)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        unreadable = [SkippedFile(str(r.path), (r.error or "").removeprefix(f"{r.path}: "))
+                      for r in self.results if r.prediction is None]
+        self.info.setText("\n".join(filter(None, [
+            f"{len(self.results) - len(unreadable)} of {len(self.results)} files classified.",
+            describe_skipped(unreadable)])))
 
     def export_csv(self, path: Path | None = None) -> Path | None:
         if not self.results:
