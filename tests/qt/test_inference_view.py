@@ -119,12 +119,12 @@ def test_the_preprocessing_form_says_which_values_a_config_set_and_which_were_gu
     def label(name):
         return form.layout_.labelForField(form.fields[name]).text()
 
-    assert label("invert") == "Invert (from strokes.preprocess.json)"
+    assert label("invert") == "Invert (from config)"
     assert [label(name) for name in ("color", "layout", "height", "mean")] == [
         "Color (guessed)", "Layout (guessed)", "Height (guessed)", "Mean (guessed)"]
     assert "invert from strokes.preprocess.json; the rest guessed from the input" in panel.info.text()
 
     form.fields["mean"].setText("0.5")
     panel.save_config.click()  # the whole form is saved: every value now comes from the file
-    assert all(label(name).endswith("(from strokes.preprocess.json)") for name in form.fields)
+    assert all(label(name).endswith("(from config)") for name in form.fields)
     assert "Saved as strokes.preprocess.json" in panel.info.text()

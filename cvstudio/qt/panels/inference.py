@@ -238,11 +238,12 @@ class InferencePanel(QWidget):
         self._set_model_ready(True)
 
     def _show_sources(self) -> None:
-        """Beside each preprocessing field: guessed from the model, from its metadata, or from a config file."""
+        """Beside each preprocessing field: guessed from the model, from its metadata, or from a config file
+        (named in the line above the form)."""
         notes = {}
         for name in self.form.fields:
             origin = self.predictor.sources["size" if name in ("height", "width") else name]
-            notes[name] = {GUESSED: "guessed", METADATA: "from the model"}.get(origin, f"from {origin}")
+            notes[name] = {GUESSED: "guessed", METADATA: "from the model"}.get(origin, "from config")
         self.form.set_notes(notes)
 
     def _set_model_ready(self, ready: bool) -> None:
