@@ -8,7 +8,8 @@ processes and to keep them in step. Outside torchrun there is no world and nothi
 
 When one process fails, it leaves its message in the group's key-value store before it exits, so that
 the others, whose next collective call fails (or whom torchrun stops), say *which* process failed and
-why instead of a socket error or a SIGTERM (see :meth:`World.guard`). docs/distributed-training.md is the user's side of this.
+why instead of a socket error or a SIGTERM (see :meth:`World.guard`). docs/distributed-training.md is
+the user's side of this.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def launched_world_size(environ: Mapping[str, str] = os.environ) -> int:
     for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):
         if size > 1 and name not in environ:
             raise DistributedError(f"WORLD_SIZE={size} is set but {name} is not: launch the processes with "
-                                   "torchrun --nproc-per-node N (or cvstudio run --nproc N), which sets both")
+                                   "torchrun --nproc-per-node N (or cvstudio run --nproc N), which sets them all")
     return max(size, 1)
 
 
@@ -58,7 +59,7 @@ def timeout_s(environ: Mapping[str, str] = os.environ) -> float:
         seconds = float(value)
     except ValueError:
         seconds = 0.0
-    if seconds <= 0:
+    if not seconds > 0:  # NaN too
         raise DistributedError(f"{TIMEOUT_ENV}={value!r} is not a positive number of seconds")
     return seconds
 

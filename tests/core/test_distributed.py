@@ -33,7 +33,7 @@ def test_world_size_comes_from_torchrun_environment():
 def test_timeout_can_be_set_and_is_checked():
     assert timeout_s({}) == 1800
     assert timeout_s({"CVSTUDIO_DIST_TIMEOUT_S": "60"}) == 60
-    for bad in ("0", "soon", "-5"):
+    for bad in ("0", "soon", "-5", "nan"):
         with pytest.raises(DistributedError, match="CVSTUDIO_DIST_TIMEOUT_S.*positive number of seconds"):
             timeout_s({"CVSTUDIO_DIST_TIMEOUT_S": bad})
 
