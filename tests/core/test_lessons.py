@@ -122,6 +122,7 @@ def test_the_bundled_course_walks_through_valid_experiments_and_asks_questions(c
     assert len(lesson.steps) >= 6 and len(lesson.experiments()) >= 6
     assert all(step.text for step in lesson.steps)
     assert sum(step.question is not None for step in lesson.steps) >= 3
+    assert all(step.minutes for step in lesson.steps)  # a teacher knows how long each Run takes
 
 
 @pytest.mark.parametrize("minutes, said", [(0.5, "under a minute"), (1, "about 1 min"), (2.6, "about 2.5 min"),
