@@ -291,3 +291,35 @@ def test_cvstudio_run_refuses_a_cluster_that_does_not_answer_before_making_a_run
     assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--cluster", address]) == 1
     assert f"no Ray cluster answers at {address}" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_cell_that_raises_is_named_with_its_error_and_where_to_look():
+    failure = ray.exceptions.RayTaskError("_run_cell", "Traceback ...", ValueError("bad pixels\nmore detail"))
+    message = explain_failure(failure, "mlp, 2 per class, seed 0", "abcdef0123456789", 2)
+    assert message.startswith("cell 'mlp, 2 per class, seed 0' raised on node abcdef012345: ValueError: bad pixels;")
+    assert "without a cluster" in message and "more detail" not in message
+
+
+def test_a_cluster_on_another_ray_version_is_refused_with_both_versions(monkeypatch):
+    from cvstudio.core import cluster
+
+    def mismatched(**options):
+        raise RuntimeError("Version mismatch: The cluster was started with:\n    Ray: 2.41.0\n    Python: 3.11.7\n"
+                           "This process on node 10.0.0.2 was started with:\n    Ray: 2.60.0\n    Python: 3.11.7\n")
+
+    monkeypatch.setattr(cluster.ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(cluster.ray, "init", mismatched)
+    with pytest.raises(ClusterError) as refused:
+        cluster.connect(cluster.AUTO, {})
+    message = str(refused.value)
+    assert "runs another version of Ray or Python than this computer" in message
+    assert "Ray: 2.41.0" in message and 'pip install "ray[default]==VERSION"' in message
+
+
+def test_a_process_already_connected_to_ray_cannot_ship_plugins(monkeypatch):
+    from cvstudio.core import cluster
+
+    monkeypatch.setattr(cluster.ray, "is_initialized", lambda: True)
+    assert cluster.connect(cluster.LOCAL, {"env_vars": {}}) is False  # nothing to ship: the connection is used
+    with pytest.raises(ClusterError, match="already connected to Ray.*call ray.shutdown"):
+        cluster.connect(cluster.LOCAL, {"py_modules": ["/somewhere"]})
