@@ -224,7 +224,8 @@ def connect(address: str, runtime_env: dict[str, Any]) -> bool:
                                "with it: call ray.shutdown() first and let the study connect")
         return False
     if address == LOCAL:
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
+        ray.init(address=LOCAL, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env=runtime_env)  # "local", not None: a $RAY_ADDRESS must not send it elsewhere
         return True
     if address != AUTO:
         check_answers(address)
