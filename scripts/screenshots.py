@@ -6,7 +6,8 @@ Run under a virtual display (``make screenshots`` does):
 Every lesson runs at its shipped settings, so each picture shows what the lesson's text describes. The
 studies take minutes each on a laptop CPU (the data-scaling sweep about seven), so ``--runs DIR`` keeps
 the runs in DIR and, the next time, shows a study's saved run instead of training it again when a
-completed run of DIR was made with exactly the same experiment settings (its config.json). The default
+completed run of DIR was made with exactly the same experiment settings (its config.json, less the
+lesson's title and description). The default
 lesson's pictures are of a live run (curves and feature maps while it learns): it always trains, about
 a minute. Without ``--runs`` the runs go to a temporary folder. Settings are always temporary: the user's
 own are never touched.
@@ -37,17 +38,26 @@ GROUPS = ("window", "lesson", *STUDIES)
 STUDY_TIMEOUT_S = 3600
 
 
-def saved_run(store: Any, config: dict[str, Any]) -> Any | None:
-    """The newest completed run in ``store`` whose config.json is ``config`` (an experiment's ``to_dict()``).
+TEXT_KEYS = ("title", "description")  # what a lesson says, not what it runs: editing it keeps its runs
 
-    Any other run (another lesson, other settings, cancelled, failed, unreadable) is passed over.
+
+def settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What decides a run's results: its config as written to disk (tuples become lists), less its text."""
+    return {key: value for key, value in json.loads(json.dumps(config)).items() if key not in TEXT_KEYS}
+
+
+def saved_run(store: Any, config: dict[str, Any]) -> Any | None:
+    """The newest completed run in ``store`` made with the settings of ``config`` (an experiment's ``to_dict()``).
+
+    Any other run (another lesson, other settings, cancelled, failed, unreadable) is passed over; a run
+    whose lesson's title or description has been reworded since is the same run.
     """
-    wanted = json.loads(json.dumps(config))  # as written to disk: tuples become lists
+    wanted = settings(config)
     for run in store.runs():
         try:
-            if run.status == "completed" and run.read("config.json") == wanted:
+            if run.status == "completed" and settings(run.read("config.json")) == wanted:
                 return run
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: a config.json that is not a table
             continue
     return None
 

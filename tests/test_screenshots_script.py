@@ -33,6 +33,10 @@ def test_the_newest_completed_run_with_the_same_settings_is_reused(tmp_path, cvs
     (broken.path / "config.json").write_text("{not json", encoding="utf-8")
 
     assert saved_run(store, config).path == wanted.path
+    reworded = {**config, "title": "Data scaling, reworded", "description": "Another text."}
+    assert saved_run(store, reworded).path == wanted.path  # the text is not a setting
+    make_run(store, "not a table", ["a", "list"])
+    assert saved_run(store, config).path == wanted.path
     assert saved_run(store, load_experiment(bundled_lesson("architectures"), cvstudio_registry).to_dict()) is None
 
 
