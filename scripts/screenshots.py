@@ -177,7 +177,8 @@ def shoot_inference(shooter: Shooter, window) -> None:
     app, panel = shooter.app, window.inference
     window.tabs.setCurrentWidget(panel)
     wait(app, lambda: panel.runs.count() > 0 and "inference-providers" not in window.workers)
-    panel.runs.setCurrentIndex(0)  # the newest run: the one just trained
+    trained = window.runs["deep"].path  # the network just trained, not the newest run of the store
+    panel.runs.setCurrentIndex(next(i for i in range(panel.runs.count()) if panel.runs.itemData(i)[0] == trained))
     panel.export_button.click()
     wait(app, lambda: panel.predictor is not None)
     folder, images = shooter.scratch / "inference-images", window.dataset.images[::37][:24]
