@@ -9,8 +9,6 @@ class, with two numbers for how well the classes separate there.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 
 from cvstudio.core.classical import classify_features, extract_split_features
 from cvstudio.core.data import ImageDataset, Split
+from cvstudio.core.downloads import DownloadFailed, download
 from cvstudio.core.experiment import (
     dataset_ready,
     Experiment,
@@ -50,6 +49,9 @@ DEFAULTS: dict[str, Any] = {"pretrained": "resnet18", "pretrained_size": 64, "pr
                             "points": 500}
 BATCH = 256
 NEIGHBOURS = 5
+
+
+Pretrained = tuple[Any, tuple[float, ...], tuple[float, ...]]  # the network, its input mean and std
 
 
 class PretrainedUnavailable(RuntimeError):
@@ -154,7 +156,7 @@ def _study(
         name = options["pretrained"]
         label = f"{name} (ImageNet) features → {classifier_ref.name}"
         try:
-            backbone, mean, std = load_pretrained(name)
+            backbone, mean, std = yield from load_pretrained(name, state)
         except PretrainedUnavailable as exc:
             summary["skipped"].append({"space": label, "reason": str(exc)})
             run.log(str(exc))
@@ -199,8 +201,8 @@ def penultimate_features(model: Any, batches: Iterable[Any]) -> np.ndarray:
     return np.concatenate(captured)
 
 
-def load_pretrained(name: str) -> tuple[Any, tuple[float, ...], tuple[float, ...]]:
-    """A torchvision backbone with its ImageNet weights, from the torch hub cache or downloaded once.
+def load_pretrained(name: str, state: TaskState) -> Generator[Progress, None, Pretrained]:
+    """A torchvision backbone with its ImageNet weights, from the torch hub cache or downloaded there once.
 
     Raises PretrainedUnavailable, naming the file to place, when neither works (offline, no cache).
     """
@@ -209,15 +211,21 @@ def load_pretrained(name: str) -> tuple[Any, tuple[float, ...], tuple[float, ...
 
     weights = torchvision.models.get_weight(PRETRAINED[name])
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-    try:
-        with contextlib.redirect_stdout(sys.stderr):  # torch prints "Downloading: ..." where results go
-            state_dict = weights.get_state_dict(progress=False)
-    except OSError as exc:  # URLError, a failed download or an unwritable cache are all OSErrors
-        raise PretrainedUnavailable(
-            f"pretrained {name} skipped: weights not cached and no network ({exc}); to enable, run once online "
-            f"or place the file {weights.url} at {cached}") from exc
+    if not cached.is_file():
+        try:
+            yield from download(weights.url, cached, f"{name} (ImageNet)", state)
+        except DownloadFailed as exc:
+            raise PretrainedUnavailable(
+                f"pretrained {name} left out: its ImageNet weights are not on this computer and could not be "
+                f"downloaded: {exc}. To include it, run the lesson once with a network connection, or copy "
+                f"{cached.name} (from {weights.url}) into {cached.parent}") from exc
     model = torchvision.models.get_model(name, weights=None)
-    model.load_state_dict(state_dict)
+    try:
+        model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
+    except Exception as exc:  # a truncated or foreign file: unpickling and shape errors alike
+        raise PretrainedUnavailable(
+            f"pretrained {name} left out: {cached} is not {name}'s weights ({type(exc).__name__}); delete it to "
+            f"download it again, or replace it with {weights.url}") from exc
     transform = weights.transforms()
     return model, tuple(transform.mean), tuple(transform.std)
 
@@ -343,5 +351,5 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         scores = "  ".join(f"{projections[m]['knn_accuracy']:>10.3f}" if m in projections else f"{'':>10}"
                            for m in methods)
         lines.append(f"{name:<{width}}  {record.get('space', ''):<10}  {record['test_accuracy']:>8.3f}  {scores}")
-    lines += [f"skipped: {entry['reason']}" for entry in summary.get("skipped", [])]
+    lines += [entry["reason"] for entry in summary.get("skipped", [])]
     return "\n".join(lines)

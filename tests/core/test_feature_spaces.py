@@ -1,4 +1,6 @@
+import socket
 import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -49,9 +51,9 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
 
     def no_network(url, *args, **kwargs):
-        raise urllib.error.URLError("no network")
+        raise urllib.error.URLError(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
     return tmp_path / "torch"
 
 
@@ -97,11 +99,13 @@ def test_a_model_without_a_linear_head_is_named(tiny_dataset):
 
 def test_offline_without_cached_weights_says_how_to_enable_them(offline):
     with pytest.raises(PretrainedUnavailable) as caught:
-        load_pretrained("resnet18")
+        drain(load_pretrained("resnet18", TaskState()))
     message = str(caught.value)
-    assert "weights not cached and no network" in message
-    assert str(offline / "hub" / "checkpoints" / "resnet18-f37072fd.pth") in message
-    assert "run once online" in message
+    assert "could not be downloaded: no network (Name or service not known)" in message
+    assert "urlopen" not in message and "Errno" not in message
+    assert f"copy resnet18-f37072fd.pth (from https://" in message
+    assert f"into {offline / 'hub' / 'checkpoints'}" in message
+    assert not list((offline / "hub" / "checkpoints").iterdir())  # no partial file left behind
 
 
 def test_the_study_goes_on_without_the_pretrained_network(registry, tmp_path, offline):
@@ -110,7 +114,7 @@ def test_the_study_goes_on_without_the_pretrained_network(registry, tmp_path, of
     run = RunStore(tmp_path).create("offline")
     events, summary = drain(run_experiment(experiment, registry, run, TaskState()))
     skipped = [e for e in events if isinstance(e, FeatureSpaceSkipped)]
-    assert len(skipped) == 1 and "weights not cached" in skipped[0].reason
+    assert len(skipped) == 1 and "no network" in skipped[0].reason
     assert summary["skipped"][0]["space"] == skipped[0].space
     assert run.status == "completed" and len(summary["pipelines"]) == 3
 
@@ -123,11 +127,20 @@ def test_cached_weights_are_used_without_a_download(offline, monkeypatch):
     cached = offline / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
     cached.parent.mkdir(parents=True)
     torch.save(model.state_dict(), cached)
-    loaded, mean, std = load_pretrained("resnet18")
+    events, (loaded, mean, std) = drain(load_pretrained("resnet18", TaskState()))
+    assert events == []  # read from the cache: nothing downloaded
     assert torch.equal(loaded.conv1.weight, model.conv1.weight)
     assert len(mean) == len(std) == 3
     features = penultimate_features(loaded, [torch.zeros(2, 3, 32, 32)])
     assert features.shape == (2, 512)
+
+
+def test_a_corrupt_cached_file_is_named_with_the_fix(offline):
+    cached = offline / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"half a file")
+    with pytest.raises(PretrainedUnavailable, match=f"{cached} is not resnet18's weights .*delete it to download"):
+        drain(load_pretrained("resnet18", TaskState()))
 
 
 def test_separation_scores_separated_classes_above_mixed_ones():
@@ -200,8 +213,8 @@ epochs = 1
     assert main(["run", str(experiment), "--out", str(tmp_path / "runs")]) == 0
     captured = capsys.readouterr()
     assert "PCA of color-moments → knn: 5-NN accuracy in 2-D" in captured.err
-    assert "weights not cached and no network" in captured.err
+    assert "could not be downloaded: no network" in captured.err
     table = captured.out.splitlines()
     assert table[0] == "cli features — completed" and "the same classifier for every feature space: knn" in table[1]
     assert any(line.startswith("net features → knn") and "learned" in line for line in table)
-    assert table[-1].startswith("skipped: pretrained resnet18 skipped")
+    assert table[-1].startswith("pretrained resnet18 left out: its ImageNet weights")
