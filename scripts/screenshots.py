@@ -162,6 +162,7 @@ def shoot_window(shooter: Shooter) -> None:
     window.results.show_cell(window.results.left.picker.currentText(), true_class, predicted)
     shooter.shoot(window, window.results, "results")
     window.runs_panel.refresh()
+    window.runs_panel.select(window.runs[slot] for slot in ("classical", "deep"))  # this lesson's runs, compared
     shooter.shoot(window, window.runs_panel, "runs")
     shooter.shoot(window, window.plugins, "plugins")
     shoot_inference(shooter, window)

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from cvstudio.core.experiment import load_experiment, run_experiment
 from cvstudio.core.tasks import TaskState, drain
+from cvstudio.qt.panels.runs import RUN_COLUMN_PX
 
 
 def _headless_run(store, registry, path, title):
@@ -22,9 +23,8 @@ def test_selecting_runs_draws_their_curves_and_results_side_by_side(make_window,
     panel = window.runs_panel
     panel.refresh()
     window.tabs.setCurrentWidget(panel)
-    items = {panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())}
-    for run in runs:
-        items[run.id].setSelected(True)
+    panel.select(runs)
+    assert sorted(item.text(0) for item in panel.tree.selectedItems()) == sorted(run.id for run in runs)
 
     curves = panel.compare.plot.getPlotItem().listDataItems()
     assert sorted(len(curve.xData) for curve in curves) == [1, 2]  # one network per run, 1 and 2 epochs
@@ -44,3 +44,12 @@ def test_selecting_runs_draws_their_curves_and_results_side_by_side(make_window,
 
     panel.tree.clearSelection()
     assert panel.compare.plot.getPlotItem().listDataItems() == [] and table.topLevelItemCount() == 0
+
+
+def test_long_run_ids_leave_room_for_the_results(make_window, store):
+    store.create("a title long enough to push the results column off a projector's screen " * 2)
+    panel = make_window().runs_panel
+    panel.refresh()
+    assert panel.tree.sizeHintForColumn(0) > RUN_COLUMN_PX >= panel.tree.columnWidth(0)  # elided, not scrolled
+    item = panel.tree.topLevelItem(0)
+    assert item.toolTip(0).splitlines()[0] == item.text(0)  # the whole id is in the tooltip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
 from cvstudio.core.runs import UNREADABLE, Run, RunStore, UnreadableRun
 from cvstudio.qt.panels.compare import CompareView
 from cvstudio.qt.widgets import name_widget
+
+RUN_COLUMN_PX = 300  # a run's id begins with when it started; the rest repeats its title (elided, in the tooltip)
 
 
 def describe(run: Run) -> tuple[str, str, str]:
@@ -81,10 +84,18 @@ class RunsPanel(QWidget):
             status, title, results = describe(run)
             item = QTreeWidgetItem([run.id, status, title, results])
             item.setData(0, Qt.ItemDataRole.UserRole, run)
-            item.setToolTip(0, str(run.path))
+            item.setToolTip(0, f"{run.id}\n{run.path}")
             self.tree.addTopLevelItem(item)
         for column in range(3):
             self.tree.resizeColumnToContents(column)
+        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), RUN_COLUMN_PX))  # leaves room for the results
+
+    def select(self, runs: Iterable[Run]) -> None:
+        """Select these runs in the list (the comparison below shows them)."""
+        paths = {run.path for run in runs}
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            item.setSelected(item.data(0, Qt.ItemDataRole.UserRole).path in paths)
 
     def export_csv(self, path: Path | None = None) -> Path | None:
         """Write every saved run's results to a CSV file (asking where, unless ``path`` is given)."""
