@@ -44,7 +44,7 @@ def test_a_failing_check_fails_the_selftest_and_the_others_still_run(monkeypatch
 
 
 def test_selftest_without_a_display_exits_1_and_says_why(monkeypatch, capsys):
-    monkeypatch.setattr("cvstudio.cli.has_display", lambda: False)
+    monkeypatch.setattr("cvstudio.cli.gui.has_display", lambda: False)
     monkeypatch.setattr(cvstudio.selftest, "check_training_export_inference", lambda workdir: {})
     assert main(["--selftest"]) == 1
     err = capsys.readouterr().err
