@@ -18,10 +18,9 @@ from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from cvstudio.core.image_files import quiet_opencv
+from cvstudio.core.image_files import UnreadableImage, quiet_opencv, read_image
 from cvstudio.core.inference import Prediction, Predictor
 from cvstudio.core.sessions import InferenceError
-from cvstudio.core.preprocessing import PreprocessingError, read_image
 from cvstudio.core.tasks import Progress, TaskState
 from cvstudio.core.threads import usable_cores
 
@@ -165,8 +164,8 @@ def _prepare_batch(predictor: Predictor, files: list[Path]) -> _PreparedBatch:
         try:
             images.append(read_image(path))
             errors.append(None)
-        except PreprocessingError as exc:
-            errors.append(str(exc))
+        except UnreadableImage as reason:  # the reason only: the result names its file
+            errors.append(str(reason))
     return _PreparedBatch(files, errors, predictor.prepare(images) if images else None)
 
 

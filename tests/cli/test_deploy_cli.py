@@ -60,16 +60,21 @@ def test_export_then_predict_a_folder_with_csv(run_dir, tmp_path, capsys):
     for i in range(0, len(dataset), 3):
         cv2.imwrite(str(folder / f"{i:02d}.png"), dataset.images[i][..., ::-1])
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 cut short")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n then no image at all")
+    (folder / "notes.jpg").write_text("a text file named .jpg")
     table = tmp_path / "out.csv"
     assert main(["predict", str(model), str(folder), "--provider", "cpu", "--topk", "2", "--csv", str(table)]) == 0
     captured = capsys.readouterr()
     assert "preprocessing from the model's cvstudio metadata; 3 labels; running on CPUExecutionProvider" in captured.err
-    assert "1 of 13 file(s) could not be read" in captured.err
+    assert "3 of 15 file(s) could not be read" in captured.err
+    unreadable = ("broken.jpg", "corrupt.png", "notes.jpg")  # they sort after the numbered images
+    reason = "not a readable image: the file is empty, corrupt or in an unsupported format"
+    assert captured.out.splitlines()[-3:] == [f"{folder / name}\terror: {reason}" for name in unreadable]
 
     rows = list(csv.DictReader(table.open()))
     assert [r["path"] for r in rows] == sorted(str(p) for p in folder.iterdir())
-    broken, images = rows[-1], rows[:-1]  # "broken.jpg" sorts after the numbered images
-    assert broken["label1"] == "" and "not a readable image" in broken["error"]
+    broken, images = rows[-3:], rows[:-3]
+    assert [(r["label1"], r["error"]) for r in broken] == [("", reason)] * 3  # the path is in its own column
     truth = [dataset.class_names[dataset.labels[int(r["path"][-6:-4])]] for r in images]
     assert np.mean([r["label1"] == t for r, t in zip(images, truth)]) >= 0.75  # it learned the bands
     assert all(float(r["probability1"]) >= float(r["probability2"]) for r in images)

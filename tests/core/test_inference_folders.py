@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
+from cvstudio.core.image_files import UnreadableImage, read_image
 from cvstudio.core.inference import Predictor
 from cvstudio.core.inference_jobs import (
     CsvWriter,
@@ -17,7 +18,6 @@ from cvstudio.core.inference_jobs import (
     predict_files,
     predict_stream,
 )
-from cvstudio.core.preprocessing import PreprocessingError, read_image
 from cvstudio.core.tasks import Cancelled, TaskState, drain
 
 from test_inference import save_model
@@ -76,8 +76,8 @@ def sequential(predictor, paths, topk):
     for path in paths:
         try:
             image = read_image(path)
-        except PreprocessingError as exc:
-            results.append((path, None, str(exc)))
+        except UnreadableImage as reason:
+            results.append((path, None, str(reason)))
             continue
         (prediction,) = predictor.predict([image], topk)
         results.append((path, prediction, None))

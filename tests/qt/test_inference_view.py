@@ -83,6 +83,8 @@ def test_a_dropped_folder_is_classified_into_the_table_and_exported_as_csv(qtbot
                                Qt.KeyboardModifier.NoModifier))
     qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
     assert panel.table.rowCount() == 10 and panel.table.item(9, 1).text() == "unreadable"
+    assert panel.table.item(9, 0).text() == "zz-broken.png"
+    assert panel.table.item(9, 3).text() == "not a readable image: the file is empty, corrupt or in an unsupported format"
     assert panel.info.text().startswith("9 of 10 files classified.\n1 file skipped (not used):\n")
     assert panel.info.text().endswith(f"{folder / 'zz-broken.png'}: not a readable image: the file is empty, corrupt "
                                       "or in an unsupported format")

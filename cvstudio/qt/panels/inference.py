@@ -317,7 +317,7 @@ class InferencePanel(QWidget):
                 item.setToolTip(str(result.path) if column == 0 else text)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
-        unreadable = [SkippedFile(str(r.path), (r.error or "").removeprefix(f"{r.path}: "))
+        unreadable = [SkippedFile(str(r.path), r.error or "")
                       for r in self.results if r.prediction is None]
         self.info.setText("\n".join(filter(None, [
             f"{len(self.results) - len(unreadable)} of {len(self.results)} files classified.",
