@@ -95,10 +95,20 @@ class ScalingPoint:
     total: int
     node: str | None = None  # the cluster node it trained on; None when it trained here
 
+    @property
+    def cell(self) -> str:
+        """The label of the cell that trained it, as that cell's events on a cluster name it."""
+        return cell_label(self.pipeline, self.per_class, self.seed)
+
     def describe(self) -> str:
         where = f" on node {self.node[:12]}" if self.node else ""
         return (f"  [{self.done}/{self.total}] {self.pipeline}: {self.per_class} per class, seed {self.seed}: "
                 f"test acc {self.test_accuracy:.3f} ({self.seconds:.1f} s{where})")
+
+
+def cell_label(pipeline: str, per_class: int, seed: int) -> str:
+    """How one training of the sweep is named in messages and in the window's live curves."""
+    return f"{pipeline}, {per_class} per class, seed {seed}"
 
 
 def parse_options(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,7 +179,7 @@ class ScalingCell:
 
     @property
     def label(self) -> str:
-        return f"{self.pipeline.label}, {self.per_class} per class, seed {self.seed}"
+        return cell_label(self.pipeline.label, self.per_class, self.seed)
 
     def run(self, context: CellContext, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
         split = context.split

@@ -68,7 +68,8 @@ JOB_TITLES = {
     "dataset": "Loading the dataset", "devices": "Detecting devices", "explain": "Explaining the features",
     "network-maps": "Computing the CNN's maps of the chosen image",
     "classical": "The classical pipelines", "deep": "Training the network", "run-dataset": "Loading the run's dataset",
-    "study": "The study", "warm-up": "Preparing torch for training", **INFERENCE_JOB_TITLES,
+    "study": "The study", "cluster-check": "Checking the Ray cluster", "warm-up": "Preparing torch for training",
+    **INFERENCE_JOB_TITLES,
 }
 
 
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
     - ``dataset_loaded(dataset)``: the experiment's dataset (an ImageDataset) has loaded and is
       shown; the window is ready to run.
     - ``run_started(runs)``: Run started these :class:`~cvstudio.core.runs.Run` folders (the
-      classical and the deep part, or the study's one).
+      classical and the deep part, or the study's one; on a Ray cluster, once the cluster answered).
     - ``epoch_finished(pipeline, metrics)``: a network finished an epoch; ``metrics`` holds
       ``epoch``, ``epochs``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
       ``seconds``, ``images_per_s``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -12,6 +13,28 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
 LINE_WIDTH = 3
+
+
+@dataclass
+class Series:
+    """Points recorded so far for one curve; ``dirty`` until drawn.
+
+    Past ``limit`` points (0: none) every other point is dropped, the newest
+    kept, so drawing a long run's curve costs no more than a short one's.
+    """
+
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    limit: int = 0
+    dirty: bool = False
+
+    def add(self, x: float, y: float) -> None:
+        self.x.append(x)
+        self.y.append(y)
+        self.dirty = True
+        if self.limit and len(self.x) > self.limit:
+            del self.x[-2::-2]
+            del self.y[-2::-2]
 
 
 def line_plot(title: str, x_label: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:

@@ -18,7 +18,10 @@ registry, e.g. to describe a model) that implements :class:`StudyView`:
   tables; the main window calls it from its ~30 Hz timer.
 - ``reset(experiment)`` forgets the last run and prepares for this
   :class:`~cvstudio.core.experiment.Experiment` (called when Run is pressed).
-- ``stopped(message)`` says the run was cancelled or failed.
+- ``say(message)`` shows a line about the run that is not the study's own
+  result (a Ray cluster being checked before the study starts there).
+- ``stopped(message)`` says the run was cancelled or failed (or, on a
+  cluster, that it did not start).
 - ``apply_theme(theme)`` restyles the view for a :class:`~cvstudio.qt.theme.Theme`
   (pyqtgraph fonts and backgrounds are restyled for it by the window).
 - ``load_run(run)`` shows a saved :class:`~cvstudio.core.runs.Run` of this kind
@@ -49,6 +52,8 @@ class StudyView(Protocol):
     def refresh(self) -> None: ...
 
     def reset(self, experiment: Any) -> None: ...
+
+    def say(self, message: str) -> None: ...
 
     def stopped(self, message: str) -> None: ...
 

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd
 from cvstudio.qt.images import activation_mosaic
 from cvstudio.qt.panels.activations import ActivationsPanel
-from cvstudio.qt.panels.training import Series, TrainingPanel
+from cvstudio.qt.panels.training import TrainingPanel
+from cvstudio.qt.plots import Series
 
 
 def behind_another_tab(qtbot, panel: QWidget) -> QTabWidget:

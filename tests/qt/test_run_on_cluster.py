@@ -1,6 +1,7 @@
 """Run › Run on: a study's cells on a Ray cluster, watched in the window as they finish; the choice remembered."""
 
 import socket
+import threading
 
 import pytest
 
@@ -51,15 +52,56 @@ def test_the_run_on_choice_starts_on_this_computer_and_is_remembered(study_windo
     assert window.experiment.last_cluster == "10.0.0.5:6379"  # offered again next time
 
 
-def test_a_cluster_that_does_not_answer_is_said_at_once_and_nothing_runs(study_window):
+def test_a_cluster_that_does_not_answer_is_checked_off_the_gui_thread_and_nothing_runs(qtbot, study_window,
+                                                                                      monkeypatch):
+    from cvstudio.core import cells
+
     window = study_window
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    checking, go_on = threading.Event(), threading.Event()
+    checked_in = []
+    real = cells.ray_executor
+
+    def held(address):  # the real check, held until the test has seen the window answer meanwhile
+        checked_in.append(threading.current_thread())
+        checking.set()
+        go_on.wait(10)
+        return real(address)
+
+    monkeypatch.setattr(cells, "ray_executor", held)
     window.experiment.set_cluster(f"127.0.0.1:{port}")
     window.run()
-    assert not window.is_running and window.runs == {}
+    assert checking.wait(10)
+    assert checked_in[0] is not threading.main_thread()
+    assert window.study_view.status.text() == f"Checking the Ray cluster at 127.0.0.1:{port}…"
+    assert window.statusBar().currentMessage() == f"Checking the Ray cluster at 127.0.0.1:{port}…"
+    assert window.is_running and not window.run_action.isEnabled() and window.cancel_action.isEnabled()
+    ticks = []
+    window.timer.timeout.connect(lambda: ticks.append(1))
+    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=5000)  # the window's own timer goes on: it answers
+    go_on.set()
+    qtbot.waitUntil(lambda: not window.is_running, timeout=20000)
+    assert window.runs == {}
     assert f"Cannot run on the Ray cluster '127.0.0.1:{port}': no Ray cluster answers" in window.banner.message.text()
+    assert window.study_view.status.text() == "not run: see the message above"
+    assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()
+
+
+def test_cancel_while_the_cluster_is_checked_starts_nothing(qtbot, study_window, monkeypatch):
+    from cvstudio.core import cells
+
+    go_on = threading.Event()
+    monkeypatch.setattr(cells, "ray_executor", lambda address: go_on.wait(10) and cells.InProcess())
+    window = study_window
+    window.experiment.set_cluster("10.0.0.5:6379")
+    window.run()
+    window.cancel_action.trigger()
+    go_on.set()
+    qtbot.waitUntil(lambda: not window.is_running, timeout=20000)
+    assert window.runs == {} and "study" not in window.workers
+    assert window.study_view.status.text() == "cancelled before it started: nothing ran"
 
 
 @pytest.mark.slow
@@ -67,13 +109,37 @@ def test_a_study_on_a_local_ray_runtime_draws_its_points_as_they_arrive(qtbot, s
     ray = pytest.importorskip("ray")
     window = study_window
     window.experiment.set_cluster("local")
+    view = window.study_view
     seen = []  # how many points the plot held when each point arrived
-    window.study_point.connect(lambda kind, point: seen.append((point.node, len(window.study_view.points))))
+    epochs = {}  # each network's epochs on the cells' curves when its point arrived
+    window.study_point.connect(lambda kind, point: seen.append((point.node, len(view.points))))
+    window.study_point.connect(lambda kind, point: point.kind == "deep" and epochs.setdefault(
+        point.cell, list(view.cells.cells[point.cell].series["val_accuracy"].x)))
     with qtbot.waitSignal(window.run_finished, timeout=300000) as finished:
         window.run()
     assert finished.args[0] == "completed", window.banner.message.text()
     assert len(seen) == 8 and all(node for node, _ in seen)
     assert [count for _, count in seen] == list(range(8))  # one by one, each before the view drew it
-    assert len(window.study_view.points) == 8
+    assert len(view.points) == 8
+    assert epochs == {f"MLP, {size} per class, seed {seed}": [1, 2] for size in (2, 6) for seed in (0, 1)}
+    window.pull()
+    assert view.cells.isVisible() and "node 1 (" in view.cells.nodes.text()
     assert window.runs["study"].status == "completed"
     assert not ray.is_initialized()  # the study let go of its Ray runtime
+
+
+@pytest.mark.slow
+def test_cancel_during_a_study_on_a_local_ray_runtime_stops_it_and_the_view_says_so(qtbot, study_window):
+    ray = pytest.importorskip("ray")
+    window = study_window
+    window.experiment.set_cluster("local")
+    window.run()
+    qtbot.waitUntil(lambda: bool(window.study_view.points), timeout=300000)
+    with qtbot.waitSignal(window.run_finished, timeout=120000) as finished:
+        window.cancel_action.trigger()
+    window.pull()
+    assert finished.args[0] == "cancelled" and window.runs["study"].status == "cancelled"
+    assert len(window.study_view.points) < 8
+    assert "cancelled" in window.study_view.status.text()
+    assert window.study_view.cells.rows.text() == "No cell is training now."
+    assert not ray.is_initialized()

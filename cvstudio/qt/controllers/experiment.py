@@ -102,21 +102,16 @@ class ExperimentController(QObject):
             return {}
         return {key: value for key, value in saved.items() if isinstance(value, str) and value.strip()}
 
-    def executor(self, experiment: Experiment) -> Any:
-        """Where ``experiment``'s cells run: None for this computer (also for a study that runs only here).
-
-        Raises ExperimentError or RuntimeError, with the fix in the message, when the cluster
-        cannot be used (Ray not installed, nothing answers at the address).
-        """
+    def cluster_for(self, experiment: Experiment) -> str | None:
+        """The Ray cluster ``experiment``'s cells run on: None for this computer (also for a study that runs
+        only here)."""
         if self.cluster is None:
             return None
         try:
             check_runs_cells(experiment)
         except ExperimentError:
             return None  # the head-to-head comparison and the other studies run here, as ever
-        from cvstudio.core.cells import ray_executor  # imports Ray: only now that a cluster is asked for
-
-        return ray_executor(self.cluster)
+        return self.cluster
 
     def save(self) -> None:
         """Remember the forms for the next session, with the file they came from."""

@@ -7,11 +7,12 @@ import threading
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generator
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
+from cvstudio.core import cells
 from cvstudio.core.evaluation import Evaluation
 from cvstudio.core.experiment import (
     COMPARE,
@@ -29,7 +30,7 @@ from cvstudio.core.hardware import Timing
 from cvstudio.core.hierarchy import HierarchyReady
 from cvstudio.core.runs import Run, slugify
 from cvstudio.core.scaling import ScalingPoint
-from cvstudio.core.tasks import Progress
+from cvstudio.core.tasks import Cancelled, Progress, TaskState
 from cvstudio.core.training import ActivationSnapshot, BatchEnd, EpochEnd
 from cvstudio.qt.study_views import study_view_class
 from cvstudio.qt.workers import Job, Worker, gated, single
@@ -37,7 +38,8 @@ from cvstudio.qt.workers import Job, Worker, gated, single
 if TYPE_CHECKING:
     from cvstudio.qt.main_window import MainWindow
 
-RUN_SLOTS = ("classical", "deep", "study")
+CLUSTER_CHECK = "cluster-check"  # the job that checks a Ray cluster before a study starts there
+RUN_SLOTS = ("classical", "deep", "study", CLUSTER_CHECK)
 STUDY_POINTS = (ScalingPoint, Timing, FeatureSpaceProjected, HierarchyReady, PipelineFinished)  # a study's results
 
 
@@ -108,13 +110,41 @@ class RunController(QObject):
         self.run_started.emit(list(self.runs.values()))
 
     def _run_study(self, experiment: Experiment) -> None:
-        """A study is one run, one job: its events go to its view (and the usual views, if it shares them)."""
+        """A study is one run, one job: its events go to its view (and the usual views, if it shares them).
+
+        On a Ray cluster the cluster is checked first, in a worker (importing Ray and reaching an address
+        that does not answer take seconds): the study starts once it answers, and nothing runs if not.
+        """
         window = self.window
-        try:
-            executor = window.experiment.executor(experiment)
-        except (ExperimentError, RuntimeError) as exc:
-            window.banner.show_error(f"Cannot run on the Ray cluster '{window.experiment.cluster}': {exc}")
+        address = window.experiment.cluster_for(experiment)
+        if address is None:
+            self._start_study(experiment, None)
             return
+        window.set_study_view(experiment.study.name)
+        self.runs, self.outcomes = {}, {}
+        message = (f"Checking the Ray cluster at {address}…" if address != "local"
+                   else "Loading Ray to start it on this computer…")
+        window.jobs.launch(CLUSTER_CHECK, cluster_executor(address),
+                           partial(self._cluster_checked, experiment, address))
+        if window.study_view is not None:
+            window.study_view.say(message)
+            self._show_live_view(window.study_view)
+        window.statusBar().showMessage(message)
+
+    def _cluster_checked(self, experiment: Experiment, address: str, worker: Worker) -> None:
+        window = self.window
+        if worker.cancelled:
+            self._stopped("cancelled before it started: nothing ran")
+            window.statusBar().showMessage("Run cancelled before it started.", 10000)
+        elif worker.error is not None:
+            window.banner.show_error(f"Cannot run on the Ray cluster '{address}': {worker.error}")
+            self._stopped("not run: see the message above")
+            window.statusBar().clearMessage()
+        else:
+            self._start_study(experiment, worker.result, address)
+
+    def _start_study(self, experiment: Experiment, executor: cells.Executor | None, address: str | None = None) -> None:
+        window = self.window
         window.set_study_view(experiment.study.name)
         if window.study_view is not None:
             window.study_view.reset(experiment)
@@ -124,8 +154,7 @@ class RunController(QObject):
         self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.study_view or window.training)
-        window.statusBar().showMessage("Running…" if executor is None
-                                       else f"Running on the Ray cluster '{window.experiment.cluster}'…")
+        window.statusBar().showMessage("Running…" if address is None else f"Running on the Ray cluster '{address}'…")
         self.run_started.emit(list(self.runs.values()))
 
     def focus(self, index: int | None) -> None:
@@ -273,3 +302,17 @@ class RunController(QObject):
             return None
         window.statusBar().showMessage(f"Report saved to {path}", 10000)
         return path
+
+
+def cluster_executor(address: str) -> Job:
+    """A job whose result runs a study's cells on the Ray cluster at ``address``: it imports Ray and checks
+    that the address answers, which take seconds, so it runs in a worker, never on the GUI thread."""
+
+    def job(state: TaskState) -> Generator[Any, None, Any]:
+        yield from ()
+        executor = cells.ray_executor(address)  # raises, saying what to fix, where the cluster cannot be used
+        if state.cancelled:
+            raise Cancelled("cancelled")
+        return executor
+
+    return job

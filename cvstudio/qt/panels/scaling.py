@@ -2,7 +2,9 @@
 
 Every finished training adds a faint dot (one seed); each pipeline's curve
 joins the means over seeds, with bars of one standard deviation. Items are
-made once per pipeline and updated in place from ``refresh``.
+made once per pipeline and updated in place from ``refresh``. On a Ray
+cluster, the networks training on the nodes draw their epochs beside it
+(:class:`~cvstudio.qt.panels.cell_curves.CellCurves`).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QProgressBar, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSizePolicy, QWidget
 
+from cvstudio.core.cells import CellEpoch, CellFailed, CellStarted
 from cvstudio.core.experiment import DatasetReady
-from cvstudio.core.cells import CellEpoch
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted, curves
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import BatchEnd
+from cvstudio.qt.panels.cell_curves import CellCurves
 from cvstudio.qt.panels.study import StudyPanel
 from cvstudio.qt.plots import LINE_WIDTH, label_log_axis, line_plot
 from cvstudio.qt.theme import Theme
@@ -78,8 +81,12 @@ class ScalingView(StudyPanel):
         self.chance = pg.InfiniteLine(angle=0, movable=False, label="chance",
                                       labelOpts={"position": 0.95, "anchors": [(1, 1), (1, 1)]})
         self.plot.addItem(self.chance)
+        self.cells = CellCurves()  # shown once a cell starts on a cluster
         self.layout().insertWidget(1, self.progress)  # under the heading
-        self.layout().addWidget(self.plot, 1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.plot, 1)
+        plots.addWidget(self.cells, 1)
+        self.layout().addLayout(plots, 1)
         self.curves: dict[str, _Curve] = {}
         self.reset()
         self.apply_theme(self.theme)
@@ -97,6 +104,7 @@ class ScalingView(StudyPanel):
         self.dirty = True
         self.chance.hide()
         self.progress.setValue(0)
+        self.cells.reset()
         super().reset(experiment)
 
     def apply_theme(self, theme: Theme) -> None:
@@ -104,7 +112,9 @@ class ScalingView(StudyPanel):
         self.chance.setPen(pg.mkPen(theme.muted, width=2, style=Qt.PenStyle.DashLine))
         self.chance.label.setColor(theme.muted)
         for index, label in enumerate(self.order):
-            self.curves[label].style(self._color(index))
+            if label in self.curves:  # a pipeline's curve is made with its first point
+                self.curves[label].style(self._color(index))
+        self.cells.apply_theme(theme)
 
     def _color(self, index: int) -> str:
         palette = (*self.theme.references, self.theme.val, self.theme.train)
@@ -125,11 +135,22 @@ class ScalingView(StudyPanel):
             self.progress.setValue(event.done)
             self.status.setText(f"{event.done}/{event.total} — {event.pipeline}, {event.per_class} per class, "
                                 f"seed {event.seed}: test accuracy {event.test_accuracy:.1%}")
+            self.cells.finished(event.cell)
             self.dirty = True
+        elif isinstance(event, CellStarted):  # a cell began on a cluster's node
+            self.cells.started(event)
+            again = f" (attempt {event.attempt}: its worker or node was lost)" if event.attempt > 1 else ""
+            self.status.setText(f"{len(self.points)}/{self.total} done — started {event.label} on "
+                                f"{self.cells.node_name(event.node)}{again}")
         elif isinstance(event, CellEpoch):  # a training on a cluster's node, as its epochs end there
+            self.cells.epoch(event)
             e = event.epoch
             self.status.setText(f"{len(self.points)}/{self.total} done — {event.label}: epoch {e.epoch}/{e.epochs}, "
                                 f"validation accuracy {e.val_accuracy:.1%}")
+        elif isinstance(event, CellFailed):
+            self.cells.failed(event)
+            self.status.setText(f"{len(self.points)}/{self.total} done — {event.label} failed: "
+                                "why is said in red under the cells' curves")
         elif isinstance(event, (BatchEnd, Progress)):
             step = f"epoch {event.epoch}" if isinstance(event, BatchEnd) else event.stage
             self.status.setText(f"{len(self.points)}/{self.total} done — now {event.pipeline}: {step}")
@@ -143,12 +164,17 @@ class ScalingView(StudyPanel):
         self.status.setText(f"Run {run.id}: {len(self.points)} trainings, {summary.get('status', 'running')}")
         self.refresh()
 
+    def stopped(self, message: str) -> None:
+        super().stopped(message)
+        self.cells.stopped()
+
     def _set_chance(self, level: float) -> None:
         self.chance.setPos(level)
         self.chance.show()
 
     def refresh(self) -> None:
         """Redraw the curves that got new points since the last call."""
+        self.cells.refresh()
         if not self.dirty:
             return
         self.dirty = False

@@ -39,8 +39,12 @@ class StudyPanel(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
 
-    def stopped(self, message: str) -> None:
+    def say(self, message: str) -> None:
+        """A line about the run that is not the study's own result, e.g. the cluster being checked."""
         self.status.setText(message)
+
+    def stopped(self, message: str) -> None:
+        self.say(message)
 
     def read_summary(self, run: Any) -> dict[str, Any]:
         """A saved run's summary, with the view reset and titled for it."""

@@ -10,7 +10,7 @@ updates (see ``_frame``) and long curves are thinned.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from typing import Any, Iterable
 
 import pyqtgraph as pg
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWi
 
 from cvstudio.core.tasks import Progress
 from cvstudio.core.training import BatchEnd, EpochEnd
-from cvstudio.qt.plots import LINE_WIDTH, line_plot
+from cvstudio.qt.plots import LINE_WIDTH, Series, line_plot
 from cvstudio.qt.theme import DARK, Theme
 from cvstudio.qt.widgets import LiveBar, LiveText, name_widget
 
@@ -28,28 +28,6 @@ SMOOTHING = 0.1
 CURVE_INTERVAL_S = 0.2  # curves redraw at most 5 times a second: each repaint costs the training CPU
 BATCH_CURVE_ALPHA = 110
 BATCH_POINTS = 2000  # the per-batch curves are thinned past this: more points than pixels only cost time
-
-
-@dataclass
-class Series:
-    """Points recorded so far for one curve; ``dirty`` until drawn.
-
-    Past ``limit`` points (0: none) every other point is dropped, the newest
-    kept, so drawing a long run's curve costs no more than a short one's.
-    """
-
-    x: list[float] = field(default_factory=list)
-    y: list[float] = field(default_factory=list)
-    limit: int = 0
-    dirty: bool = False
-
-    def add(self, x: float, y: float) -> None:
-        self.x.append(x)
-        self.y.append(y)
-        self.dirty = True
-        if self.limit and len(self.x) > self.limit:
-            del self.x[-2::-2]
-            del self.y[-2::-2]
 
 
 def format_duration(seconds: float) -> str:
