@@ -35,6 +35,19 @@ class ComponentError(RuntimeError):
             "`cvstudio --debug` (in the app: Details…) shows the traceback to send to its author"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its message: a cluster's worker raises it, the study's computer rebuilds it, where the
+        plugin's factory may not even be importable."""
+        return _rebuilt_component_error, (str(self),)
+
+
+def _rebuilt_component_error(message: str) -> ComponentError:
+    """A ComponentError unpickled from its message; its ``spec`` and ``error`` stayed where it was raised (None)."""
+    error = ComponentError.__new__(ComponentError)
+    RuntimeError.__init__(error, message)
+    error.spec = error.error = None
+    return error
+
 
 @dataclass(frozen=True)
 class Param:

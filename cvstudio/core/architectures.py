@@ -5,7 +5,9 @@ inference latency for one image and for a batch of 64 on the device it
 trained on (the median of several runs after warm-up). Each network is a
 full pipeline of the run (curves, evaluation, checkpoint), so the usual
 views show it too; the summary adds the model's year and name, for the
-table and the accuracy-against-size plot.
+table and the accuracy-against-size plot. Each network is one cell
+(:mod:`cvstudio.core.pipeline_cells`): on a cluster the networks train side
+by side, each timed on the node that trained it.
 """
 
 from __future__ import annotations
@@ -13,28 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generator, Mapping
 
-from cvstudio.core.experiment import (
-    dataset_ready,
-    deep_record,
-    Experiment,
-    finish_pipeline,
-    load_dataset,
-    PipelineStarted,
-    split_dataset,
-    study_options,
-    train_deep,
-    open_summary,
-    with_outcome,
-)
+from cvstudio.core.cells import CellContext, Executor, InProcess
+from cvstudio.core.experiment import Experiment, open_summary, study_options, with_outcome
 from cvstudio.core.hardware import median_milliseconds
+from cvstudio.core.pipeline_cells import PipelineCell, run_pipelines
 from cvstudio.core.runs import Run
 from cvstudio.core.tasks import Progress, TaskState
+from cvstudio.core.training import DeepResult
 from cvstudio.plugins import Registry
 from cvstudio.specs import Param
 
 TITLE = "Architectures"
 NEEDS_PIPELINES = True
 KIND = "architectures"
+RUNS_CELLS = True  # each network is an independent cell: they can run on a cluster (cvstudio.core.cells)
 BATCHES = (1, 64)
 OPTIONS = (
     Param("repeats", "int", 20, minimum=1, maximum=1000,
@@ -74,32 +68,34 @@ def inference_milliseconds(model: Any, channels: int, image_size: tuple[int, int
     return times
 
 
-def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState) -> Generator[Any, None, dict[str, Any]]:
-    """Train and time each network in turn; each ends with a PipelineFinished carrying its record."""
+@dataclass(frozen=True)
+class NetworkCell(PipelineCell):
+    """One network of the comparison: trained as a pipeline of the run, then timed where it trained."""
+
+    repeats: int
+
+    def measured(self, trained: DeepResult, context: CellContext,
+                 state: TaskState) -> Generator[Any, None, dict[str, Any]]:
+        yield Progress(self.label, "timing inference", 0, 1)
+        latency = inference_milliseconds(trained.model, context.dataset.channels, context.dataset.image_size,
+                                         trained.device, self.repeats, state)
+        yield LatencyMeasured(self.label, trained.device, latency)
+        spec = context.registry.get("models", self.pipeline.model.name)
+        return {"model": spec.name, "title": spec.display_name, "year": spec.year,
+                **{f"latency_ms_batch{b}": ms for b, ms in latency.items()}}
+
+
+def run(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
+        executor: Executor | None = None) -> Generator[Any, None, dict[str, Any]]:
+    """Train and time each network; each ends with a PipelineFinished carrying its record.
+
+    ``executor`` says where the networks train (default: here, one after the other; a network
+    that raises stops the study).
+    """
     summary = open_summary(experiment, run, pipelines={})
-    return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary)))
-
-
-def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
-             summary: dict[str, Any]) -> Generator[Any, None, None]:
-    dataset = load_dataset(experiment, registry)
-    split = split_dataset(experiment, dataset)
-    yield dataset_ready(experiment, dataset, split, run, summary)
-    for pipeline in experiment.deep:
-        spec = registry.get("models", pipeline.model.name)
-        yield PipelineStarted(pipeline.label, "deep")
-        result = yield from train_deep(pipeline, registry, dataset, split, run, state)
-        yield Progress(pipeline.label, "timing inference", 0, 1)
-        latency = inference_milliseconds(result.model, dataset.channels, dataset.image_size, result.device,
-                                         experiment.study.params["repeats"], state)
-        yield LatencyMeasured(pipeline.label, result.device, latency)
-        yield finish_pipeline(run, summary, result, "deep", {
-            **deep_record(result, run),
-            "model": spec.name,
-            "title": spec.display_name,
-            "year": spec.year,
-            **{f"latency_ms_batch{b}": ms for b, ms in latency.items()},
-        })
+    cells = [NetworkCell(pipeline, experiment.study.params["repeats"]) for pipeline in experiment.deep]
+    return (yield from with_outcome(run, summary, run_pipelines(experiment, registry, run, state, summary, cells,
+                                                                executor or InProcess())))
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:

@@ -1,8 +1,9 @@
 """A study's independent cells, and where they run: here, one after the other, or on a cluster.
 
-A study such as the data-scaling sweep is a list of cells (pipeline × size ×
-seed) that share nothing but the dataset. The study says what one cell does
-(:class:`Cell`) and records each result as it arrives; an executor decides
+A study is a list of cells that share nothing but the dataset: the data-scaling
+sweep's trainings (pipeline × size × seed), the networks of the architectures
+study, the pipelines of a head-to-head comparison. The study says what one cell
+does (:class:`Cell`) and records each result as it arrives; an executor decides
 where the cells run. :class:`InProcess`, the default, runs them in order in
 this thread, exactly as a study always has; ``cvstudio.core.cluster.RayCells``
 runs each as a Ray task and hands back results as they finish. This module
@@ -11,30 +12,41 @@ never imports Ray.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generator, Protocol, Sequence
 
-from cvstudio.core.tasks import TaskState
+from cvstudio.core.distributed import DistributedError
+from cvstudio.core.runs import WriteError
+from cvstudio.core.tasks import Cancelled, TaskState
 
 if TYPE_CHECKING:
     from cvstudio.core.data import ImageDataset, Split
     from cvstudio.core.experiment import Experiment
+    from cvstudio.core.runs import Run
     from cvstudio.core.training import EpochEnd
     from cvstudio.plugins import Registry
 
 
 @dataclass(frozen=True)
 class CellContext:
-    """What every cell of a study needs: the plugins, the dataset and its split.
+    """What every cell of a study needs: the plugins, the dataset and its split, and the run folder.
 
-    ``remote`` is true on a cluster's worker, where a cell also passes on its
-    per-epoch events (they travel back to the study while it trains).
+    ``run`` is the study's run where the cell runs beside it, so that it can
+    save as it goes (a network's epochs and checkpoints); it is None on a
+    cluster's worker, where the run folder is not: there a cell returns what
+    the study is to save, and passes on its per-epoch events (they travel back
+    to the study while it trains).
     """
 
     registry: Registry
     dataset: ImageDataset
     split: Split
-    remote: bool = False
+    run: Run | None = None
+
+    @property
+    def remote(self) -> bool:
+        """True on a cluster's worker."""
+        return self.run is None
 
 
 class Cell(Protocol):
@@ -84,11 +96,15 @@ class CellEpoch:
 
 @dataclass(frozen=True)
 class CellFailed:
-    """A cell could not finish (it raised, its worker ran out of memory, its node was lost too often)."""
+    """A cell could not finish (it raised, its worker ran out of memory, its node was lost too often).
+
+    ``cause`` is the exception that says so, for its traceback (on a cluster, Ray's, holding the worker's).
+    """
 
     index: int
     label: str
     error: str
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         return f"  FAILED {self.error}"
@@ -113,13 +129,32 @@ class Executor(Protocol):
 
 
 class InProcess:
-    """Each cell in turn, in this thread, in the study's order: a raising cell stops the study."""
+    """Each cell in turn, in this thread, in the study's order.
+
+    A cell that raises stops the study, unless ``isolated``: then it is a
+    :class:`CellFailed` and the next cell runs, as on a cluster. Even then,
+    cancelling, Ctrl-C, a run file that cannot be written (a full disk stops
+    every cell) and a failed training spread over several processes (they
+    cannot agree to go on) stop the study.
+    """
+
+    def __init__(self, isolated: bool = False) -> None:
+        self.isolated = isolated
 
     def run(self, experiment: Experiment, context: CellContext, cells: Sequence[Cell],
             state: TaskState) -> Generator[Any, None, None]:
         for index, cell in enumerate(cells):
-            value = yield from cell.run(context, state)
-            yield CellDone(index, value)
+            try:
+                value = yield from cell.run(context, state)
+            except (Cancelled, WriteError, DistributedError):
+                raise
+            except Exception as exc:
+                if not self.isolated:
+                    raise
+                error = str(exc) if type(exc).__module__.startswith("cvstudio") else f"{type(exc).__name__}: {exc}"
+                yield CellFailed(index, cell.label, error, exc)
+            else:
+                yield CellDone(index, value)
 
 
 class ClusterUnavailable(RuntimeError):

@@ -184,7 +184,7 @@ class RayCells:
                     except ray.exceptions.RayError as exc:
                         yield CellFailed(index, cells[index].label,
                                          explain_failure(exc, cells[index].label, nodes.get(index),
-                                                         self.options.max_retries))
+                                                         self.options.max_retries), exc)
                     else:
                         yield CellDone(index, value, node)
         finally:
@@ -270,8 +270,9 @@ def explain_failure(exc: BaseException, label: str, node: str | None, retries: i
         if isinstance(cause, (ClusterError, WorkerPluginError)):
             return f"cell '{label}'{where}: {cause}"
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-        return (f"cell '{label}' raised{where}: {type(cause).__name__}: {first}; it is the cell's own error: "
-                "run the experiment on this computer (without a cluster, --debug shows the traceback) to fix it")
+        return _own_error(label, where, f"{type(cause).__name__}: {first}")
+    if isinstance(exc, errors.UnserializableException):  # its class cannot be rebuilt here: its traceback's last line
+        return _own_error(label, where, str(exc).strip().splitlines()[-1])
     if isinstance(exc, errors.OutOfMemoryError):
         return (f"cell '{label}': its worker{where} ran out of memory (tried {retries + 1} times); give each cell "
                 "more memory: more CPUs per cell so fewer share a node, a smaller batch or dataset, or larger nodes")
@@ -282,6 +283,11 @@ def explain_failure(exc: BaseException, label: str, node: str | None, retries: i
         return (f"cell '{label}': its worker or node was lost{where} (tried {retries + 1} times, "
                 f"{type(exc).__name__}); the study went on with the other cells: run it again for this one")
     return f"cell '{label}'{where}: {type(exc).__name__}: {exc}"
+
+
+def _own_error(label: str, where: str, error: str) -> str:
+    return (f"cell '{label}' raised{where}: {error}; it is the cell's own error: "
+            "run the experiment on this computer (without a cluster, --debug shows the traceback) to fix it")
 
 
 # --- on the worker -------------------------------------------------------------------------------
@@ -322,7 +328,7 @@ def _worker_context(experiment: Experiment, shipment: PluginShipment,
         except UnknownComponentError as exc:
             raise missing_plugin(exc, shipment, registry, failures, node) from None
         _contexts.clear()  # one study's dataset at a time
-        _contexts[key] = CellContext(registry, dataset, split_dataset(experiment, dataset), remote=True), failures
+        _contexts[key] = CellContext(registry, dataset, split_dataset(experiment, dataset)), failures
     return _contexts[key]
 
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 import importlib
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Generator, Mapping
 
-from cvstudio.core.classical import ClassicalResult, run_classical
+from cvstudio.core.classical import ClassicalResult
 from cvstudio.core.data import ImageDataset, Split, describe_skipped, stratified_split
-from cvstudio.core.distributed import DistributedError
 from cvstudio.core.features import CombinedFeatures, FeatureExtractor
-from cvstudio.core.runs import Run, WriteError
+from cvstudio.core.runs import Run
 from cvstudio.core.tasks import Cancelled, Progress, TaskState
 from cvstudio.core.training import TRAINING_PARAMS, BatchEnd, DeepResult, EpochEnd, TrainConfig, train_model
 from cvstudio.plugins import Registry, UnknownComponentError
@@ -366,7 +364,8 @@ def run_experiment(
 ) -> Generator[Any, None, dict[str, Any]]:
     """Run ``experiment`` into ``run``, yielding engine events; returns the summary.
 
-    The default study runs every pipeline once, head to head; other studies
+    The default study runs every pipeline once, head to head
+    (:func:`cvstudio.core.pipeline_cells.head_to_head`); other studies
     (``[study] kind = ...``) are run by their own module. ``dataset`` is the
     experiment's dataset where the caller holds it already (the window loaded
     it to show it): a head-to-head run then starts without building it again.
@@ -379,83 +378,23 @@ def run_experiment(
     if experiment.study.name != COMPARE:
         extra = {} if executor is None else {"executor": executor}
         return (yield from study_module(experiment.study.name).run(experiment, registry, run, state, **extra))
-    summary = open_summary(experiment, run, pipelines={})
-    return (yield from with_outcome(run, summary, _compare(experiment, registry, run, state, summary, dataset)))
+    from cvstudio.core.pipeline_cells import head_to_head  # it builds on this module
+
+    return (yield from head_to_head(experiment, registry, run, state, executor, dataset))
 
 
 def cells_studies() -> list[str]:
     """The study kinds whose cells can run on a cluster."""
-    return [kind for kind in STUDY_MODULES if getattr(study_module(kind), "RUNS_CELLS", False)]
+    return [COMPARE, *(kind for kind in STUDY_MODULES if getattr(study_module(kind), "RUNS_CELLS", False))]
 
 
 def check_runs_cells(experiment: Experiment) -> None:
     """Refuse, before anything runs, to send a study that runs only here to a cluster."""
     kind = experiment.study.name
-    if kind == COMPARE or not getattr(study_module(kind), "RUNS_CELLS", False):
+    if kind not in cells_studies():
         raise ExperimentError(f"a study of kind '{kind}' runs on this computer only; on a cluster run a study of "
                               f"kind {', '.join(repr(k) for k in cells_studies())} (see docs/cluster.md), "
                               "or run this one without a cluster")
-
-
-def _compare(experiment: Experiment, registry: Registry, run: Run, state: TaskState,
-             summary: dict[str, Any], dataset: ImageDataset | None) -> Generator[Any, None, None]:
-    """Every pipeline once, head to head, each recorded in ``summary`` as it finishes."""
-    dataset = dataset if dataset is not None else load_dataset(experiment, registry)
-    split = split_dataset(experiment, dataset)
-    yield dataset_ready(experiment, dataset, split, run, summary)
-    errors = []
-    for pipeline in experiment.classical:
-        errors.append((yield from _isolated(run, summary, pipeline.label, "classical",
-                                            _classical_pipeline(pipeline, registry, dataset, split, run, state, summary))))
-    for pipeline in experiment.deep:
-        errors.append((yield from _isolated(run, summary, pipeline.label, "deep",
-                                            _deep_pipeline(pipeline, registry, dataset, split, run, state, summary))))
-    first = next((error for error in errors if error is not None), None)
-    if first is not None:
-        raise PipelinesFailed(summary) from first  # its traceback comes with the run's error details
-
-
-def _classical_pipeline(pipeline: ClassicalConfig, registry: Registry, dataset: ImageDataset, split: Split,
-                        run: Run, state: TaskState, summary: dict[str, Any]) -> Generator[Any, None, None]:
-    classifier = build_classifier(pipeline.classifier, registry)
-    result = yield from run_classical(pipeline.label, build_extractor(pipeline, registry), classifier,
-                                      dataset, split, state)
-    yield finish_pipeline(run, summary, result, "classical", {
-        "feature_dim": result.feature_dim,
-        "seconds": round(result.extract_seconds + result.fit_seconds, 3),
-    })
-
-
-def _deep_pipeline(pipeline: DeepConfig, registry: Registry, dataset: ImageDataset, split: Split,
-                   run: Run, state: TaskState, summary: dict[str, Any]) -> Generator[Any, None, None]:
-    result = yield from train_deep(pipeline, registry, dataset, split, run, state)
-    yield finish_pipeline(run, summary, result, "deep", deep_record(result, run))
-
-
-def _isolated(run: Run, summary: dict[str, Any], label: str, kind: str,
-              events: Generator[Any, None, None]) -> Generator[Any, None, Exception | None]:
-    """One pipeline, started and passed through; if it raises, it is recorded as failed and the others go on.
-
-    Cancelling still stops the whole run, and so does a file of the run that
-    cannot be written (a full disk stops every pipeline) or a failure in a training spread over
-    several processes (they cannot agree to go on). The failure is kept in the summary's
-    ``failed`` table (label → kind, error), yielded as a PipelineFailed event
-    and returned.
-    """
-    yield PipelineStarted(label, kind)
-    try:
-        yield from events
-    except (Cancelled, KeyboardInterrupt, WriteError, DistributedError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - one broken pipeline must not stop the others
-        error = str(exc) if type(exc).__module__.startswith("cvstudio") else f"{type(exc).__name__}: {exc}"
-        summary.setdefault("failed", {})[label] = {"kind": kind, "error": error}
-        run.write("summary.json", summary)
-        details = "".join(traceback.format_exception(exc))
-        run.log(f"{kind} pipeline '{label}' failed: {error}\n{details}")
-        yield PipelineFailed(label, kind, error, details)
-        return exc
-    return None
 
 
 def describe_dataset(experiment: Experiment, dataset: ImageDataset, split: Split) -> dict[str, Any]:
@@ -522,8 +461,13 @@ def _recording_epochs(events: Generator[Any, None, DeepResult], run: Run) -> Gen
         except StopIteration as stop:
             return stop.value
         if isinstance(event, EpochEnd):
-            run.append_metrics({"kind": "epoch", **vars(event), "time": time.time()})
+            record_epoch(run, event)
         yield event
+
+
+def record_epoch(run: Run, epoch: EpochEnd) -> None:
+    """Append a network's epoch to the run's metrics: its curves, as the Training view and reports draw them."""
+    run.append_metrics({"kind": "epoch", **vars(epoch), "time": time.time()})
 
 
 def finish_pipeline(run: Run, summary: dict[str, Any], result: ClassicalResult | DeepResult, kind: str,

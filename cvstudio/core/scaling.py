@@ -208,7 +208,7 @@ def _sweep(experiment: Experiment, registry: Registry, run: Run, state: TaskStat
              for seed in range(plan.seeds)  # a first pass over every size, then the others refine it
              for per_class in plan.sizes for pipeline, kind in pipelines]
     failures = []
-    for event in executor.run(experiment, CellContext(registry, dataset, split), cells, state):
+    for event in executor.run(experiment, CellContext(registry, dataset, split, run), cells, state):
         if isinstance(event, CellDone):
             cell = cells[event.index]
             yield _record(run, summary, ScalingPoint(cell.pipeline.label, cell.kind, cell.per_class, seed=cell.seed,

@@ -409,9 +409,22 @@ def save_checkpoint(
 ) -> None:
     """Everything needed to rebuild the model and feed it images, written atomically.
 
-    It is serialised in memory first, so that a failed write is an OSError
+    It is serialised in memory first (:func:`checkpoint_bytes`), so that a failed write is an OSError
     naming the file (torch's own writer reports a full disk as a RuntimeError).
     """
+    data = checkpoint_bytes(model, spec, model_params, dataset, normalization, epoch)
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def checkpoint_bytes(
+    model: Any,
+    spec: ModelSpec,
+    model_params: Mapping[str, Any],
+    dataset: ImageDataset,
+    normalization: Normalization,
+    epoch: int,
+) -> bytes:
+    """A checkpoint as :func:`save_checkpoint` writes it, in memory: a cluster's worker sends it back whole."""
     import torch
 
     buffer = io.BytesIO()
@@ -428,7 +441,7 @@ def save_checkpoint(
         },
         buffer,
     )
-    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getbuffer()))
+    return buffer.getvalue()
 
 
 class _DeviceData:

@@ -15,7 +15,14 @@ ray = pytest.importorskip("ray")
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from cvstudio.core.cells import CellDone, CellEpoch, CellFailed, CellStarted, CellsFailed, ray_executor  # noqa: E402
+from cvstudio.core.cells import (  # noqa: E402
+    CellDone,
+    CellEpoch,
+    CellFailed,
+    CellStarted,
+    CellsFailed,
+    ray_executor,
+)
 from cvstudio.core.cluster import (  # noqa: E402
     ClusterError,
     _worker_registry,
@@ -24,7 +31,14 @@ from cvstudio.core.cluster import (  # noqa: E402
     explain_failure,
     ship_plugins,
 )
-from cvstudio.core.experiment import ExperimentError, parse_experiment, run_experiment  # noqa: E402
+from cvstudio.core.experiment import (  # noqa: E402
+    ExperimentError,
+    PipelineFailed,
+    PipelinesFailed,
+    PipelineStarted,
+    parse_experiment,
+    run_experiment,
+)
 from cvstudio.core.runs import RunStore  # noqa: E402
 from cvstudio.core.tasks import Cancelled, TaskState, drain  # noqa: E402
 from cvstudio.plugins import UnknownComponentError, load_registry  # noqa: E402
@@ -179,6 +193,73 @@ def test_a_node_lost_mid_study_has_its_cells_retried_and_the_study_finishes(two_
                              and f"{p['per_class']} per class, seed {p['seed']}" in killed[0]}
 
 
+def pipelines(kind="compare", classical=None):
+    """A head-to-head (or, without its classical pipeline, an architectures study) of three cells."""
+    return {
+        "title": f"Tiny {kind}",
+        "study": {"kind": kind} if kind == "compare" else {"kind": kind, "repeats": 2},
+        "dataset": {"name": "shapes", "params": {"per_class": 16, "image_size": 16, "classes": 3}},
+        "split": {"val": 0.25, "test": 0.25},
+        "classical": [] if kind != "compare" else [classical or {"label": "moments", "features": ["color-moments"],
+                                                                 "classifier": "logistic-regression"}],
+        "deep": [{"label": "mlp", "model": "mlp", "epochs": 2, "batch_size": 4, "device": "cpu"},
+                 {"label": "wide mlp", "model": {"name": "mlp", "params": {"hidden": 64}}, "epochs": 1,
+                  "batch_size": 4, "device": "cpu"}],
+    }
+
+
+def run_files(run):
+    return sorted(str(p.relative_to(run.path)) for p in run.path.rglob("*") if p.is_file())
+
+
+TIMED = {"seconds", "images_per_s", "time", "node", "latency_ms_batch1", "latency_ms_batch64"}
+
+
+def same_evaluation(there, here):
+    """The same predictions of the same images; confidences as close as thread counts allow."""
+    for part in ("val", "test"):
+        a, b = there[part], here[part]
+        assert {k: v for k, v in a.items() if k != "samples"} == {k: v for k, v in b.items() if k != "samples"}
+        assert {k: v for k, v in a["samples"].items() if k != "confidence"} == \
+            {k: v for k, v in b["samples"].items() if k != "confidence"}
+        assert a["samples"]["confidence"] == pytest.approx(b["samples"]["confidence"], abs=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["compare", "architectures"])
+def test_each_pipeline_on_the_cluster_makes_the_run_a_local_run_makes(kind, two_nodes, cvstudio_registry, tmp_path):
+    import torch
+
+    experiment = parse_experiment(pipelines(kind), cvstudio_registry)
+    local, _, error = run_study(experiment, cvstudio_registry, tmp_path / "local")
+    assert error is None
+    remote, events, error = run_study(experiment, cvstudio_registry, tmp_path / "cluster",
+                                      ray_executor(two_nodes.address))
+    assert error is None and remote.status == "completed"
+
+    assert run_files(remote) == run_files(local)
+    here, there = local.read("summary.json")["pipelines"], remote.read("summary.json")["pipelines"]
+    assert list(there) == list(here)  # the experiment's order, whichever finished first
+    nodes = {n["NodeID"] for n in ray_nodes(two_nodes)}
+    for label, record in here.items():
+        assert "node" not in record and there[label]["node"] in nodes  # each cell says where it ran
+        assert {k: v for k, v in there[label].items() if k not in TIMED} == \
+            {k: v for k, v in record.items() if k not in TIMED}
+        same_evaluation(remote.read(record["evaluation"]), local.read(record["evaluation"]))
+        if record["kind"] == "deep":
+            saved = [torch.load(run.path / record["checkpoint"], weights_only=True) for run in (remote, local)]
+            assert saved[0]["epoch"] == saved[1]["epoch"]
+            for name, value in saved[1]["state_dict"].items():
+                assert torch.allclose(saved[0]["state_dict"][name], value, atol=1e-4), name
+    def curves(run):
+        return sorted((r["pipeline"], r["epoch"], r["val_accuracy"]) for r in run.metrics() if r["kind"] == "epoch")
+
+    assert curves(remote) == curves(local)
+    assert {e.pipeline for e in events if isinstance(e, PipelineStarted)} == set(here)
+    assert {e.label for e in events if isinstance(e, CellEpoch)} == {"mlp", "wide mlp"}  # watched while training
+    assert not ray.is_initialized()
+
+
 PLUGIN = '''
 from cvstudio import FeatureExtractorSpec, hookimpl
 
@@ -227,6 +308,40 @@ def test_a_worker_that_cannot_import_a_plugin_says_so_and_names_it(two_nodes, tm
     assert any(isinstance(e, CellFailed) for e in events)
 
 
+BROKEN = '''
+from cvstudio import ClassifierSpec, hookimpl
+
+
+def no_estimator():
+    raise ValueError("no estimator today")
+
+
+@hookimpl
+def cvstudio_register_classifiers():
+    return [ClassifierSpec(name="broken", description="Raises.", factory=no_estimator)]
+'''
+
+
+@pytest.mark.slow
+def test_a_pipeline_that_raises_on_the_cluster_is_named_and_the_others_finish(two_nodes, tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "broken.py").write_text(BROKEN)
+    registry = load_registry(autoload=False, directories=[folder])
+    experiment = parse_experiment(pipelines(classical={"label": "broken", "features": ["color-moments"],
+                                                       "classifier": "broken"}), registry)
+    run, events, error = run_study(experiment, registry, tmp_path / "runs", ray_executor(two_nodes.address))
+    assert isinstance(error, PipelinesFailed), error
+    message = str(error)
+    assert message.startswith("1 of 3 pipeline(s) failed ('broken': cell 'broken' raised on node ")
+    assert "no estimator today" in message and "without a cluster" in message
+    (failed,) = [e for e in events if isinstance(e, PipelineFailed)]
+    assert failed.pipeline == "broken" and "in no_estimator" in failed.traceback  # the worker's traceback
+    summary = run.read("summary.json")
+    assert run.status == "failed" and set(summary["pipelines"]) == {"mlp", "wide mlp"}
+    assert summary["failed"]["broken"]["kind"] == "classical"
+
+
 # --- without a cluster: quick ----------------------------------------------------------------------
 
 def free_port():
@@ -248,9 +363,10 @@ def test_bad_cell_resources_are_refused():
 
 
 def test_a_study_that_runs_only_here_is_not_sent_to_a_cluster(cvstudio_registry, tmp_path):
-    experiment = parse_experiment({**scaling(), "study": {"kind": "architectures"}}, cvstudio_registry)
+    experiment = parse_experiment({**scaling(), "study": {"kind": "hardware"}}, cvstudio_registry)
     run = RunStore(tmp_path).create("x")
-    with pytest.raises(ExperimentError, match="'architectures' runs on this computer only.*'scaling'"):
+    with pytest.raises(ExperimentError, match="'hardware' runs on this computer only.*'compare', 'scaling', "
+                                              "'architectures'"):
         drain(run_experiment(experiment, cvstudio_registry, run, TaskState(), executor=object()))
 
 
@@ -274,10 +390,10 @@ def test_the_worker_registry_refuses_a_missing_plugin_by_name(tmp_path):
     assert [p for p in shipment.py_modules if "cvstudio_shipped_plugins_" in p]
     shipped = next(p for p in (tmp_path / "staging").iterdir())
     assert (shipped / "doubled.py").read_text() == (folder / "doubled.py").read_text()
-    worker_registry, failures = _worker_registry(type(shipment)(shipment.key), "n" * 20)  # nothing shipped
+    worker, failures = _worker_registry(type(shipment)(shipment.key), "n" * 20)  # nothing shipped
     with pytest.raises(UnknownComponentError) as unknown:
-        worker_registry.get("feature_extractors", "doubled-moments")
-    message = str(missing_plugin(unknown.value, shipment, worker_registry, failures, "n" * 20))
+        worker.get("feature_extractors", "doubled-moments")
+    message = str(missing_plugin(unknown.value, shipment, worker, failures, "n" * 20))
     assert "cannot load plugin 'doubled', which gives feature extractor 'doubled-moments': not shipped" in message
 
 
@@ -298,6 +414,13 @@ def test_a_cell_that_raises_is_named_with_its_error_and_where_to_look():
     message = explain_failure(failure, "mlp, 2 per class, seed 0", "abcdef0123456789", 2)
     assert message.startswith("cell 'mlp, 2 per class, seed 0' raised on node abcdef012345: ValueError: bad pixels;")
     assert "without a cluster" in message and "more detail" not in message
+
+
+def test_a_cell_error_whose_class_cannot_be_rebuilt_here_is_named_by_its_last_line():
+    failure = ray.exceptions.UnserializableException(
+        "Traceback (most recent call last):\n  File \"odd.py\", line 3, in fit\nodd.OddError: bad pixels\n")
+    message = explain_failure(failure, "odd, 2 per class, seed 0", "abcdef0123456789", 2)
+    assert message.startswith("cell 'odd, 2 per class, seed 0' raised on node abcdef012345: odd.OddError: bad pixels;")
 
 
 def test_a_cluster_on_another_ray_version_is_refused_with_both_versions(monkeypatch):

@@ -1,5 +1,7 @@
 """Every error a plugin causes names the plugin, the component, the problem and the fix."""
 
+import pickle
+
 import pytest
 
 from cvstudio import ComponentError, FeatureExtractorSpec, Param, SpecError
@@ -56,6 +58,9 @@ def test_a_raising_factory_names_plugin_component_error_and_fix(tmp_path):
                               "its factory build raised ValueError: alpha must be set. Where that does not say "
                               "what to change, it is a bug in the plugin")
     assert "`cvstudio --debug`" in message and isinstance(caught.value.__cause__, ValueError)
+    # A cluster's worker sends it back pickled; where the plugin's factory is not importable, its message still is.
+    rebuilt = pickle.loads(pickle.dumps(caught.value))
+    assert type(rebuilt) is ComponentError and str(rebuilt) == message
 
 
 def test_an_unimportable_factory_is_a_component_error_too(tmp_path):

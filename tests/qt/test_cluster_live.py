@@ -180,7 +180,7 @@ class AsOnACluster:
         self.lost = lost
 
     def run(self, experiment, context, cells, state):
-        remote = replace(context, remote=True)  # a worker's context: its cells pass on their epochs
+        remote = replace(context, run=None)  # a worker's context: its cells pass on their epochs
         for index, cell in enumerate(cells):
             if state.cancelled:
                 raise Cancelled("cancelled")
