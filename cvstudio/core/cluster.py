@@ -7,26 +7,23 @@ window's *Run on* choice): Ray is an optional extra (``pip install
 study writes them into its run folder as it would write a local result. Each
 worker loads the dataset itself and trains as the study would here; a cell's
 per-epoch events travel back through a :class:`ray.util.queue.Queue` while it
-trains. Third-party plugins go with the tasks (``runtime_env`` ``py_modules``),
-so that workers need only cvstudio and Ray installed. docs/cluster.md says
-what runs where.
+trains. Third-party plugins go with the tasks (``runtime_env`` ``py_modules``,
+as :mod:`cvstudio.core.plugin_shipping` prepares them), so that workers need
+only cvstudio and Ray installed. docs/cluster.md says what runs where.
+
+This is the only module that imports Ray.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import json
-import pickle
 import shutil
 import socket
 import sys
 import tempfile
-import traceback
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Generator, Sequence
 
 import ray
@@ -36,24 +33,26 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 import cvstudio
 from cvstudio.core.cells import Cell, CellContext, CellDone, CellEpoch, CellFailed, CellStarted
 from cvstudio.core.experiment import Experiment, load_dataset, split_dataset
+from cvstudio.core.plugin_shipping import (
+    missing_plugin,
+    PluginShipment,
+    ship_plugins,
+    worker_registry,
+    WorkerPluginError,
+)
 from cvstudio.core.tasks import Cancelled, TaskState
 from cvstudio.core.threads import CPU_THREAD_SETTINGS
 from cvstudio.core.training import EpochEnd
-from cvstudio.plugins import BUILTIN, ENTRY_POINT, FILE, Registry, UnknownComponentError, load_registry
+from cvstudio.plugins import UnknownComponentError
 
 LOCAL = "local"  # start a Ray runtime on this computer
 AUTO = "auto"  # Ray's own search: $RAY_ADDRESS, else a cluster started on this computer with `ray start`
 POLL_S = 0.2  # how often the study looks for finished cells, streamed epochs and a cancel
 CONNECT_TIMEOUT_S = 5.0
-SHIPPED_PREFIX = "cvstudio_shipped_plugins_"
 
 
 class ClusterError(RuntimeError):
     """The cluster cannot be used (no answer, another Ray version); the message says how to fix it."""
-
-
-class WorkerPluginError(RuntimeError):
-    """A worker lacks a plugin the study needs; the message names it, the worker and what went wrong there."""
 
 
 @dataclass(frozen=True)
@@ -64,84 +63,6 @@ class ClusterOptions:
     cpus_per_cell: float = 1.0
     gpus_per_cell: float = 0.0
     max_retries: int = 2  # a cell whose worker or node is lost starts again at most this often
-
-
-@dataclass(frozen=True)
-class PluginShipment:
-    """The third-party plugins a worker loads, as shipped with the tasks (the built-ins come with cvstudio).
-
-    ``folders`` are packages made of the plugin folders' single-file plugins;
-    ``packages`` the entry points (``module:attribute``) of installed plugin
-    packages by plugin name; ``given`` plugin objects registered directly.
-    ``needs`` maps each component the study uses to the plugin that provides it.
-    """
-
-    key: str
-    folders: tuple[str, ...] = ()
-    packages: tuple[tuple[str, str], ...] = ()
-    given: tuple[Any, ...] = ()
-    disabled: frozenset[str] = frozenset()
-    needs: tuple[tuple[str, str, str], ...] = ()
-    py_modules: tuple[str, ...] = field(default=(), compare=False)  # what Ray uploads: paths on this computer
-
-
-def ship_plugins(registry: Registry, experiment: Experiment, staging: Path) -> PluginShipment:
-    """What the workers need to load this registry's third-party plugins; folders are staged under ``staging``."""
-    folders, packages, py_modules = [], [], []
-    for info in registry.plugins.values():
-        if not info.enabled or info.errors and not any(info.specs.values()):
-            continue
-        if info.source == FILE:
-            source = Path(info.location).parent
-            name = SHIPPED_PREFIX + hashlib.sha1(str(source).encode()).hexdigest()[:12]
-            if name not in folders:
-                target = staging / name
-                target.mkdir(parents=True)
-                for path in sorted(source.glob("*.py")):
-                    shutil.copy2(path, target / path.name)
-                folders.append(name)
-                py_modules.append(str(target))
-        elif info.source == ENTRY_POINT:
-            packages.append((info.name, info.location))
-            py_modules.append(_package_path(info.location.partition(":")[0]))
-    given = []
-    for plugin in registry.load_options.get("extra_plugins", ()):
-        if isinstance(plugin, ModuleType):
-            packages.append((plugin.__name__, plugin.__name__))
-            py_modules.append(_package_path(plugin.__name__))
-        else:
-            given.append(plugin)
-    needs = tuple((kind, name, registry.plugin_of(kind, name)) for kind, name in _components(experiment)
-                  if _source(registry, kind, name) != BUILTIN)
-    parts = (folders, packages, [pickle.dumps(g) for g in given], sorted(registry.disabled), needs)
-    key = hashlib.sha1(repr(parts).encode() + b"".join(_digest(Path(p)) for p in py_modules)).hexdigest()
-    return PluginShipment(key, tuple(folders), tuple(packages), tuple(given), registry.disabled, needs,
-                          tuple(dict.fromkeys(py_modules)))
-
-
-def _package_path(module_name: str) -> str:
-    """The file or folder of the top-level package that holds ``module_name``: what py_modules ships."""
-    module = importlib.import_module(module_name.split(".")[0])
-    return str(Path(module.__file__).parent if hasattr(module, "__path__") else Path(module.__file__))
-
-
-def _digest(path: Path) -> bytes:
-    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    return hashlib.sha1(b"".join(f.read_bytes() for f in files)).digest()
-
-
-def _components(experiment: Experiment) -> list[tuple[str, str]]:
-    """Every (kind, name) of plugin component the experiment uses."""
-    used = [("datasets", experiment.dataset.name)]
-    for pipeline in experiment.classical:
-        used += [("feature_extractors", f.name) for f in pipeline.features]
-        used.append(("classifiers", pipeline.classifier.name))
-    used += [("models", pipeline.model.name) for pipeline in experiment.deep]
-    return list(dict.fromkeys(used))
-
-
-def _source(registry: Registry, kind: str, name: str) -> str:
-    return registry.plugins[registry.plugin_of(kind, name)].source
 
 
 class RayCells:
@@ -322,7 +243,7 @@ def _worker_context(experiment: Experiment, shipment: PluginShipment,
                     node: str) -> tuple[CellContext, dict[str, str]]:
     key = (shipment.key, json.dumps([experiment.dataset.to_dict(), experiment.split], sort_keys=True, default=str))
     if key not in _contexts:
-        registry, failures = _worker_registry(shipment, node)
+        registry, failures = worker_registry(shipment)
         try:
             dataset = load_dataset(experiment, registry)
         except UnknownComponentError as exc:
@@ -330,42 +251,3 @@ def _worker_context(experiment: Experiment, shipment: PluginShipment,
         _contexts.clear()  # one study's dataset at a time
         _contexts[key] = CellContext(registry, dataset, split_dataset(experiment, dataset)), failures
     return _contexts[key]
-
-
-def _worker_registry(shipment: PluginShipment, node: str) -> tuple[Registry, dict[str, str]]:
-    """The built-ins and the shipped plugins (never this worker's own plugin folders or packages).
-
-    Also: why each shipped package that could not be imported here failed, by plugin name.
-    """
-    folders = [Path(importlib.import_module(name).__path__[0]) for name in shipment.folders]
-    objects, failures = list(shipment.given), {}
-    for plugin, target in shipment.packages:
-        try:
-            objects.append(_load(target))
-        except Exception as exc:  # noqa: BLE001 - said when a cell needs it (missing_plugin)
-            failures[plugin] = f"could not load: {type(exc).__name__}: {exc}"
-    registry = load_registry(autoload=False, directories=folders, extra_plugins=objects,
-                             disabled=shipment.disabled)
-    return registry, failures
-
-
-def missing_plugin(unknown: UnknownComponentError, shipment: PluginShipment, registry: Registry,
-                   failures: dict[str, str], node: str) -> Exception:
-    """The error to raise when a cell needs a component the worker's plugins lack: which plugin, and why."""
-    for kind, name, plugin in shipment.needs:
-        if f"'{name}'" in str(unknown) and name not in registry.components[kind]:
-            problems = failures.get(plugin) or "; ".join(
-                e.message for info in registry.plugins.values() if info.name == plugin for e in info.errors)
-            return WorkerPluginError(
-                f"the worker on node {node[:12]} ({socket.gethostname()}) cannot load plugin '{plugin}', which "
-                f"gives {kind.rstrip('s').replace('_', ' ')} '{name}': {problems or 'not shipped'}; install what "
-                "the plugin imports on every node (or ship it in the plugin's own package), then run again")
-    return unknown
-
-
-def _load(target: str) -> Any:
-    module_name, _, attribute = target.partition(":")
-    value: Any = importlib.import_module(module_name)
-    for part in filter(None, attribute.split(".")):
-        value = getattr(value, part)
-    return value

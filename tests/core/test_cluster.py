@@ -23,14 +23,8 @@ from cvstudio.core.cells import (  # noqa: E402
     CellsFailed,
     ray_executor,
 )
-from cvstudio.core.cluster import (  # noqa: E402
-    ClusterError,
-    _worker_registry,
-    missing_plugin,
-    check_answers,
-    explain_failure,
-    ship_plugins,
-)
+from cvstudio.core.cluster import ClusterError, check_answers, explain_failure  # noqa: E402
+from cvstudio.core.plugin_shipping import missing_plugin, ship_plugins, worker_registry  # noqa: E402
 from cvstudio.core.experiment import (  # noqa: E402
     ExperimentError,
     PipelineFailed,
@@ -390,7 +384,7 @@ def test_the_worker_registry_refuses_a_missing_plugin_by_name(tmp_path):
     assert [p for p in shipment.py_modules if "cvstudio_shipped_plugins_" in p]
     shipped = next(p for p in (tmp_path / "staging").iterdir())
     assert (shipped / "doubled.py").read_text() == (folder / "doubled.py").read_text()
-    worker, failures = _worker_registry(type(shipment)(shipment.key), "n" * 20)  # nothing shipped
+    worker, failures = worker_registry(type(shipment)(shipment.key))  # nothing shipped
     with pytest.raises(UnknownComponentError) as unknown:
         worker.get("feature_extractors", "doubled-moments")
     message = str(missing_plugin(unknown.value, shipment, worker, failures, "n" * 20))
