@@ -110,6 +110,17 @@ class CellFailed:
         return f"  FAILED {self.error}"
 
 
+@dataclass(frozen=True)
+class CellsUnwatched:
+    """The running cells on a cluster can no longer be watched (their events were lost); their results still come."""
+
+    reason: str
+
+    def describe(self) -> str:
+        return (f"  the running cells' starts and epochs no longer come back ({self.reason}); "
+                "their results still arrive as they finish")
+
+
 class CellsFailed(RuntimeError):
     """Some cells of a study failed while the others finished; the message names each and its fix."""
 

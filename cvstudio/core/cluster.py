@@ -6,9 +6,9 @@ window's *Run on* choice): Ray is an optional extra (``pip install
 (and GPUs) it needs; results come back as cells finish (``ray.wait``) and the
 study writes them into its run folder as it would write a local result. Each
 worker loads the dataset itself and trains as the study would here; a cell's
-per-epoch events travel back through a :class:`ray.util.queue.Queue` while it
-trains. Third-party plugins go with the tasks (``runtime_env`` ``py_modules``,
-as :mod:`cvstudio.core.plugin_shipping` prepares them), so that workers need
+start and per-epoch events travel back while it trains (:class:`CellEvents`).
+Third-party plugins go with the tasks (``runtime_env`` ``py_modules``, as
+:mod:`cvstudio.core.plugin_shipping` prepares them), so that workers need
 only cvstudio and Ray installed. docs/cluster.md says what runs where.
 
 This is the only module that imports Ray.
@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Any, Generator, Sequence
 
 import ray
-from ray.util.queue import Queue
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import cvstudio
-from cvstudio.core.cells import Cell, CellContext, CellDone, CellEpoch, CellFailed, CellStarted
+from cvstudio.core.cells import Cell, CellContext, CellDone, CellEpoch, CellFailed, CellStarted, CellsUnwatched
 from cvstudio.core.experiment import Experiment, load_dataset, split_dataset
 from cvstudio.core.plugin_shipping import (
     missing_plugin,
@@ -49,6 +48,7 @@ LOCAL = "local"  # start a Ray runtime on this computer
 AUTO = "auto"  # Ray's own search: $RAY_ADDRESS, else a cluster started on this computer with `ray start`
 POLL_S = 0.2  # how often the study looks for finished cells, streamed epochs and a cancel
 CONNECT_TIMEOUT_S = 5.0
+EVENTS_TIMEOUT_S = 2.0  # the longest a look at the cells' events, or a worker's sending one, waits for an answer
 
 
 class ClusterError(RuntimeError):
@@ -74,61 +74,110 @@ class RayCells:
 
     def __init__(self, options: ClusterOptions) -> None:
         self.options = options
+        self.events: CellEvents | None = None  # the running study's, while one runs
 
     def run(self, experiment: Experiment, context: CellContext, cells: Sequence[Cell],
             state: TaskState) -> Generator[Any, None, None]:
         staging = Path(tempfile.mkdtemp(prefix="cvstudio-cluster-"))
-        events, pending, connected_here = None, [], False
+        pending, connected_here = [], False
         try:
             shipment = ship_plugins(context.registry, experiment, staging)
             runtime_env: dict[str, Any] = {"env_vars": dict(CPU_THREAD_SETTINGS)}
             if shipment.py_modules:  # an empty list stops Ray's workers from starting
                 runtime_env["py_modules"] = list(shipment.py_modules)
             connected_here = connect(self.options.address, runtime_env)
-            events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": NodeAffinitySchedulingStrategy(
-                ray.get_runtime_context().get_node_id(), soft=True)})  # on the driver's node: it outlives the others
+            self.events = events = CellEvents(cells)
             task = ray.remote(_run_cell).options(
                 num_cpus=self.options.cpus_per_cell, num_gpus=self.options.gpus_per_cell,
                 max_retries=self.options.max_retries)
-            refs = {task.remote(experiment, cell, index, shipment, events, cvstudio.__version__): index
+            refs = {task.remote(experiment, cell, index, shipment, events.mailbox, cvstudio.__version__): index
                     for index, cell in enumerate(cells)}
-            pending, nodes, starts = list(refs), {}, Counter()
+            pending = list(refs)
             while pending:
                 if state.cancelled:
                     raise Cancelled("cancelled")
                 finished, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
-                yield from _streamed(events, cells, nodes, starts)
+                yield from events.new()
                 for ref in finished:
                     index = refs[ref]
                     try:
                         value, node = ray.get(ref)
                     except ray.exceptions.RayError as exc:
                         yield CellFailed(index, cells[index].label,
-                                         explain_failure(exc, cells[index].label, nodes.get(index),
+                                         explain_failure(exc, cells[index].label, events.nodes.get(index),
                                                          self.options.max_retries), exc)
                     else:
                         yield CellDone(index, value, node)
         finally:
             for ref in pending:  # cancelled, interrupted or failed: the cells not finished stop now
                 ray.cancel(ref, force=True)
-            if events is not None:
-                events.shutdown(force=True)
+            if self.events is not None:
+                self.events.close()
+                self.events = None
             shutil.rmtree(staging, ignore_errors=True)
             if connected_here:
                 ray.shutdown()
 
 
-def _streamed(events: Queue, cells: Sequence[Cell], nodes: dict[int, str],
-              starts: Counter) -> Generator[Any, None, None]:
-    """The cells' events sent since the last look: a start (with its attempt) or an epoch."""
-    waiting = events.qsize()
-    for index, kind, payload in events.get_nowait_batch(waiting) if waiting else []:
-        if kind == "started":
-            nodes[index] = payload
-            starts[index] += 1
-            yield CellStarted(cells[index].label, payload, starts[index])
-        else:
-            yield CellEpoch(cells[index].label, payload)
+class _Mailbox:
+    """The running cells' starts and epochs on their way to the study: a Ray actor on the driver's node."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+
+    def take(self) -> list[Any]:
+        items, self.items = self.items, []
+        return items
+
+
+class CellEvents:
+    """The running cells' starts and epochs as the study sees them, and where and how often each cell started.
+
+    The mailbox they go through lives on the driver's node, which the study
+    cannot outlive; should it still be lost, that is not the study's failure:
+    results come back with the cells' tasks, so the study goes on, unwatched.
+    """
+
+    def __init__(self, cells: Sequence[Cell]) -> None:
+        self.cells = cells
+        self.nodes: dict[int, str] = {}  # cell index -> the node it started on last
+        self.starts: Counter[int] = Counter()
+        self.lost = False
+        self._taking: Any = None  # a look asked for and not answered yet
+        here = ray.get_runtime_context().get_node_id()
+        self.mailbox = ray.remote(_Mailbox).options(
+            num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote()
+
+    def new(self) -> Generator[Any, None, None]:
+        """The events sent since the last look: a start (with its attempt), an epoch, or that they stopped coming."""
+        if self.lost:
+            return
+        self._taking = self._taking or self.mailbox.take.remote()
+        try:
+            items = ray.get(self._taking, timeout=EVENTS_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            return  # slow to answer (a busy node): the answer is read at the next look
+        except ray.exceptions.ActorUnavailableError:
+            self._taking = None  # unreachable for a moment: asked again at the next look
+            return
+        except ray.exceptions.RayActorError as exc:
+            self.lost = True
+            yield CellsUnwatched(f"their mailbox on the driver's node was lost: {type(exc).__name__}")
+            return
+        self._taking = None
+        for index, kind, payload in items:
+            if kind == "started":
+                self.nodes[index] = payload
+                self.starts[index] += 1
+                yield CellStarted(self.cells[index].label, payload, self.starts[index])
+            else:
+                yield CellEpoch(self.cells[index].label, payload)
+
+    def close(self) -> None:
+        ray.kill(self.mailbox)
 
 
 def connect(address: str, runtime_env: dict[str, Any]) -> bool:
@@ -217,11 +266,11 @@ def _own_error(label: str, where: str, error: str) -> str:
 _contexts: dict[tuple[str, str], tuple[CellContext, dict[str, str]]] = {}
 
 
-def _run_cell(experiment: Experiment, cell: Cell, index: int, shipment: PluginShipment, events: Queue,
+def _run_cell(experiment: Experiment, cell: Cell, index: int, shipment: PluginShipment, mailbox: Any,
               version: str) -> tuple[dict[str, Any], str]:
     """A Ray task: run one cell here, sending its start and epochs back; its measurements and this node."""
     node = ray.get_runtime_context().get_node_id()
-    events.put((index, "started", node))
+    watched = _send(mailbox, (index, "started", node))
     if version != cvstudio.__version__:
         raise ClusterError(f"this worker runs cvstudio {cvstudio.__version__}, the study was started with "
                            f"{version}: install the same version on every node")
@@ -233,10 +282,19 @@ def _run_cell(experiment: Experiment, cell: Cell, index: int, shipment: PluginSh
                 event = next(run)
             except StopIteration as stop:
                 return stop.value, node
-            if isinstance(event, EpochEnd):
-                events.put((index, "epoch", event))
+            if watched and isinstance(event, EpochEnd):
+                watched = _send(mailbox, (index, "epoch", event))
     except UnknownComponentError as exc:
         raise missing_plugin(exc, shipment, context.registry, failures, node) from None
+
+
+def _send(mailbox: Any, item: Any) -> bool:
+    """Send one event to the study; False when it cannot be (the cell then works on unwatched, never fails for it)."""
+    try:
+        ray.get(mailbox.put.remote(item), timeout=EVENTS_TIMEOUT_S)
+    except ray.exceptions.RayError:
+        return False
+    return True
 
 
 def _worker_context(experiment: Experiment, shipment: PluginShipment,

@@ -21,6 +21,7 @@ from cvstudio.core.cells import (  # noqa: E402
     CellFailed,
     CellStarted,
     CellsFailed,
+    CellsUnwatched,
     ray_executor,
 )
 from cvstudio.core.cluster import ClusterError, check_answers, explain_failure  # noqa: E402
@@ -252,6 +253,26 @@ def test_each_pipeline_on_the_cluster_makes_the_run_a_local_run_makes(kind, two_
     assert {e.pipeline for e in events if isinstance(e, PipelineStarted)} == set(here)
     assert {e.label for e in events if isinstance(e, CellEpoch)} == {"mlp", "wide mlp"}  # watched while training
     assert not ray.is_initialized()
+
+
+@pytest.mark.slow
+def test_a_study_whose_events_mailbox_is_lost_goes_on_unwatched_and_finishes(two_nodes, cvstudio_registry, tmp_path):
+    experiment = parse_experiment(scaling(), cvstudio_registry)
+    executor = ray_executor(two_nodes.address)
+
+    def lose_the_mailbox(event, state):
+        if isinstance(event, CellStarted) and not lost:
+            lost.append(event)
+            ray.kill(executor.events.mailbox)  # as if its node had gone
+
+    lost = []
+    run, events, error = run_study(experiment, cvstudio_registry, tmp_path, executor, stop=lose_the_mailbox)
+    assert lost and error is None, error
+    assert run.status == "completed" and len(points(run)) == 8
+    (unwatched,) = [e for e in events if isinstance(e, CellsUnwatched)]
+    assert "no longer come back" in unwatched.describe() and "ActorDiedError" in unwatched.reason
+    after = events[events.index(unwatched) + 1:]
+    assert not any(isinstance(e, (CellStarted, CellEpoch)) for e in after)
 
 
 PLUGIN = '''
