@@ -15,6 +15,10 @@
   after the other (``1 / (1/decode + 1/session)``): both stages use every core, so on a machine where
   neither has cores of its own this is the ceiling the pipeline can reach; 1 means no time is lost
   around the two stages.
+- ``decode_vs_bare_loop``: images/s of decoding the same PNG files alone as cvstudio does (a thread per
+  core, each reading a chunk of files) / images/s of a bare single-threaded ``cv2.imread`` loop: the
+  parallel speed-up left after cvstudio's checks (header size, alpha, 16-bit, RGB order) and the
+  hand-overs between threads; at best the number of free cores.
 
 Every figure is the median of interleaved pairs (see :mod:`pairs`).
 """
@@ -28,7 +32,6 @@ import os
 import statistics
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -37,7 +40,7 @@ import torch
 
 from cvstudio.cli import main as cli
 from cvstudio.core.export import to_onnx, with_softmax
-from cvstudio.core.image_files import read_image
+from cvstudio.core.image_files import read_image, read_many
 from cvstudio.core.inference import Predictor
 from cvstudio.core.inference_jobs import median_latency_ms
 from cvstudio.core.preprocessing import Preprocessing, config_path
@@ -141,19 +144,36 @@ def folder_ratios(registry, root: Path, images: int, pairs: int) -> dict[str, di
 
 
 def decode_rate(paths: list[Path]) -> float:
-    """Images/s of decoding the files alone, with a thread per core."""
+    """Images/s of decoding the files alone as cvstudio does, on a thread per core (:func:`read_many`)."""
     start = time.perf_counter()
-    with ThreadPoolExecutor(usable_cores()) as pool:
-        for _ in pool.map(read_image, paths):
-            pass
+    read_many(paths, read_image)
     return len(paths) / (time.perf_counter() - start)
+
+
+def bare_imread_rate(paths: list[Path]) -> float:
+    """Images/s of a bare single-threaded ``cv2.imread`` loop over the files."""
+    start = time.perf_counter()
+    for path in paths:
+        cv2.imread(str(path))
+    return len(paths) / (time.perf_counter() - start)
+
+
+def decode_ratios(root: Path, pairs: int) -> dict[str, object]:
+    """``decode_vs_bare_loop``: cvstudio's parallel decoding / a bare serial loop, on the folder of PNGs."""
+    paths = sorted((root / "images").iterdir()) * 3  # long enough to stand out from a busy machine's jitter
+    bare_imread_rate(paths)  # warm-up: OpenCV's first calls
+    rounds = interleaved([lambda: decode_rate(paths), lambda: bare_imread_rate(paths)], pairs)
+    return {"decode_vs_bare_loop": Ratio(tuple(ours / bare for ours, bare in rounds)).to_json(),
+            "decode_images_per_s": {"cores": usable_cores(), "decode": round(statistics.median(r[0] for r in rounds)),
+                                    "bare_loop": round(statistics.median(r[1] for r in rounds))}}
 
 
 def inference_ratios(pairs: int = 5, quick: bool = False) -> dict[str, object]:
     registry = load_registry(autoload=False)
     with tempfile.TemporaryDirectory() as tmp:
-        return {**model_ratios(registry, Path(tmp), pairs),
-                **folder_ratios(registry, Path(tmp), 300 if quick else 1000, pairs)}
+        images = 300 if quick else 1000
+        return {**model_ratios(registry, Path(tmp), pairs), **folder_ratios(registry, Path(tmp), images, pairs),
+                **decode_ratios(Path(tmp), pairs)}
 
 
 if __name__ == "__main__":

@@ -261,6 +261,8 @@ def test_run_says_which_files_were_skipped_and_why_and_keeps_opencv_quiet(
 ):
     import cv2
 
+    from cvstudio.core.image_files import quiet_opencv
+
     experiment = write(tmp_path, f"""
         title = "my photos"
         [dataset]
@@ -272,6 +274,7 @@ def test_run_says_which_files_were_skipped_and_why_and_keeps_opencv_quiet(
     """)
     monkeypatch.delenv("OPENCV_LOG_LEVEL", raising=False)
     previous = cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING)  # as a fresh process starts
+    quiet_opencv.cache_clear()  # which has not quietened OpenCV yet
     try:
         reports = []
         for _ in range(2):  # decoded, then read back from the image-folder cache

@@ -168,6 +168,18 @@ def test_image_folder_reads_mixed_images_and_reports_skipped(image_tree: Path):
     assert (255, 255, 0) in pixels  # the non-ASCII file name was read
 
 
+def test_image_folder_takes_files_in_path_order_skipping_hidden_ones_and_folder_links(tmp_path: Path):
+    root = tmp_path / "photos"
+    for name, level in {"b.png": 10, "a/z.png": 20, "a b/c.png": 30, "a.png": 40, ".hidden/x.png": 50,
+                        "a/.x.png": 60}.items():
+        _write(root / "cat" / name, np.full((8, 8), level, np.uint8))
+    _write(root / "dog" / "d.png", np.full((8, 8), 70, np.uint8))
+    (root / "cat" / "a" / "loop").symlink_to(root, target_is_directory=True)  # followed, it would never end
+    data = SPECS["image-folder"].create(root=str(root), image_size=8, color="grayscale")
+    assert data.images[data.labels == 0][:, 0, 0, 0].tolist() == [20, 30, 40, 10]  # a/z, a b/c, a, b
+    assert data.skipped == ()
+
+
 def test_image_folder_grayscale(image_tree: Path):
     data = SPECS["image-folder"].create(root=str(image_tree), image_size=16, color="grayscale")
     assert data.images.shape == (7, 16, 16, 1)

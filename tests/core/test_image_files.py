@@ -1,0 +1,49 @@
+"""Reading one image file: RGB or OpenCV's BGR on request, and every failure a reason, not a crash."""
+
+import cv2
+import numpy as np
+import pytest
+
+from cvstudio.core.image_files import UnreadableImage, read_image, read_many
+
+
+@pytest.fixture
+def red_png(tmp_path):
+    path = tmp_path / "red.png"
+    cv2.imwrite(str(path), np.full((3, 5, 3), (0, 0, 255), np.uint8))  # OpenCV writes BGR
+    return path
+
+
+def test_an_image_is_rgb_unless_bgr_is_asked_for(red_png, tmp_path):
+    assert read_image(red_png).shape == (3, 5, 3)
+    assert read_image(red_png)[0, 0].tolist() == [255, 0, 0]
+    assert read_image(red_png, bgr=True)[0, 0].tolist() == [0, 0, 255]
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.full((4, 4), 7, np.uint8))
+    for bgr in (False, True):
+        assert read_image(grey, bgr=bgr).shape == (4, 4, 1)
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda path: None, "cannot be read: No such file or directory"),
+    (lambda path: path.mkdir(), "cannot be read: Is a directory"),
+    (lambda path: path.write_bytes(b""), "not a readable image: the file is empty"),
+    (lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n not really"), "not a readable image"),
+])
+def test_a_file_that_cannot_be_an_image_says_why(tmp_path, make, reason):
+    path = tmp_path / "x.png"
+    make(path)
+    with pytest.raises(UnreadableImage, match=reason):
+        read_image(path)
+
+
+def test_many_files_are_read_in_order_on_several_threads(red_png, tmp_path):
+    paths = [red_png, tmp_path / "missing.png"] * 20
+
+    def read(path):
+        try:
+            return read_image(path)[0, 0].tolist()
+        except UnreadableImage as reason:
+            return str(reason)
+
+    assert read_many(paths, read, workers=3) == [read(path) for path in paths]
