@@ -125,18 +125,25 @@ class Preprocessing:
         if self.size is None:
             raise PreprocessingError("the preprocessing config has no 'size' and the model's input has no fixed "
                                      "size: set 'size' to the [height, width] the model was trained on")
-        batch = np.stack([self._convert(image) for image in images]).astype(np.float32)
+        pixels = np.stack([self._convert(image) for image in images])
+        channels = (slice(None), None, None) if self.layout == "NCHW" else (slice(None),)  # mean and std broadcast
+        if self.layout == "NCHW":
+            pixels = pixels.transpose(0, 3, 1, 2)
+        # One copy into the final layout, then arithmetic in place: each new temporary array of a batch
+        # costs fresh pages, and two of them took half of the time of preparing 32×32 images.
+        batch = pixels.astype(np.float32, order="C")
         if self.invert:
-            batch = 255.0 - batch
+            np.subtract(255.0, batch, out=batch)
         if self.scale == "0-1":
             batch /= 255.0
-        batch = (batch - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        if self.layout == "NCHW":
-            batch = batch.transpose(0, 3, 1, 2)
+        if any(self.mean):
+            batch -= np.asarray(self.mean, np.float32)[channels]
+        if any(value != 1 for value in self.std):
+            batch /= np.asarray(self.std, np.float32)[channels]
         if np.issubdtype(np.dtype(dtype), np.integer):
             info = np.iinfo(dtype)
-            batch = np.clip(np.rint(batch), info.min, info.max)
-        return np.ascontiguousarray(batch, dtype=dtype)
+            np.clip(np.rint(batch, out=batch), info.min, info.max, out=batch)
+        return batch if batch.dtype == dtype else batch.astype(dtype)
 
     def _convert(self, image: np.ndarray) -> np.ndarray:
         import cv2

@@ -67,6 +67,29 @@ def test_invert_and_normalisation_follow_the_config():
     assert batch.shape == (1, 1, 2, 2) and np.allclose(batch, (0.0 - 0.5) / 0.25)
 
 
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize(("color", "mean", "std"), [("rgb", (0.0,), (1.0,)), ("rgb", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+                                                    ("grayscale", (0.5,), (0.25,)), ("bgr", (0.0,), (2.0,))])
+@pytest.mark.parametrize(("scale", "invert", "dtype"), [("0-1", False, np.float32), ("0-255", True, np.float32),
+                                                        ("0-255", False, np.uint8), ("0-1", True, np.float16)])
+def test_a_batch_is_exactly_the_formula_in_the_model_layout(layout, color, mean, std, scale, invert, dtype):
+    images = np.random.default_rng(0).integers(0, 256, (5, 6, 7, 3), dtype=np.uint8)
+    config = Preprocessing(size=(6, 7), color=color, layout=layout, scale=scale, mean=mean, std=std, invert=invert)
+    x = images.astype(np.float32)
+    if color == "grayscale":
+        x = np.stack([cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None] for image in images]).astype(np.float32)
+    elif color == "bgr":
+        x = x[..., ::-1]
+    x = (255 - x if invert else x) / (255 if scale == "0-1" else 1)
+    x = (x - np.float32(mean)) / np.float32(std)
+    x = x.transpose(0, 3, 1, 2) if layout == "NCHW" else x
+    if dtype == np.uint8:
+        x = np.clip(np.rint(x), 0, 255)
+    batch = config.apply(images, dtype)
+    assert batch.dtype == dtype and batch.flags.c_contiguous
+    assert np.array_equal(batch, x.astype(dtype))
+
+
 def test_folder_prediction_reports_unreadable_files(colour_model, tmp_path):
     folder = tmp_path / "images"
     (folder / "sub").mkdir(parents=True)
