@@ -58,7 +58,9 @@ class ProgressPrinter:
                 self.line(event.traceback.rstrip())
         elif isinstance(event, PipelineFinished):
             s = event.summary
-            self.line(f"  done: val acc {s['val_accuracy']:.3f}, test acc {s['test_accuracy']:.3f} ({s['seconds']:.1f} s)")
+            where = f"{event.pipeline} on node {s['node'][:12]}: " if "node" in s else ""  # cells end in any order
+            self.line(f"  done: {where}val acc {s['val_accuracy']:.3f}, test acc {s['test_accuracy']:.3f} "
+                      f"({s['seconds']:.1f} s)")
         elif hasattr(event, "describe"):  # a study's own events say what they are
             self.line(event.describe())
 

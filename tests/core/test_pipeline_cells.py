@@ -5,12 +5,14 @@ The cluster itself is in test_cluster.py; here an executor runs the cells in thi
 would, so that what the study saves from a cell's returned value is checked quickly, without Ray.
 """
 
+import io
 from dataclasses import replace
 
 import pytest
 import torch
 
 from cvstudio import ClassifierSpec, DatasetSpec, hookimpl
+from cvstudio.cli.progress import ProgressPrinter
 from cvstudio.core.cells import CellDone, CellFailed, CellStarted
 from cvstudio.core.experiment import (
     PipelineFailed,
@@ -135,6 +137,17 @@ def test_cells_run_elsewhere_make_the_run_a_local_run_makes(study, registry, tmp
         assert {e.pipeline for e in events if isinstance(e, PipelineFinished)} == set(summary_here["pipelines"])
     for live in (BatchEnd, EpochEnd, ActivationSnapshot, CheckpointSaved):
         assert any(isinstance(e, live) for e in here) and not any(isinstance(e, live) for e in there)
+    # In the terminal, a pipeline finished on a node is named with it: the cells end in any order there.
+    assert "  done: lenet5 on node f00dfeedf00d: val acc " in printed(there)
+    assert "  done: val acc " in printed(here) and " on node " not in printed(here)
+
+
+def printed(events):
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream)
+    for event in events:
+        printer.show(event)
+    return stream.getvalue()
 
 
 def test_a_failing_pipeline_elsewhere_is_recorded_by_name_and_the_others_finish(registry, tmp_path):
