@@ -34,8 +34,14 @@ STUDIES = {  # lesson: picture
     "architectures": "architectures",
     "gpu-vs-cpu": "gpu-vs-cpu",
 }
-GROUPS = ("window", "lesson", *STUDIES)
+GROUPS = ("window", "lesson", *STUDIES, "cluster-live")
 STUDY_TIMEOUT_S = 3600
+# The data-scaling lesson made small for the picture of a study on a Ray cluster, mid-run: its HOG pipeline and
+# its CNN at three sizes with two seeds, on a cluster of two nodes of two CPUs each started on this computer.
+CLUSTER_STUDY = {"sizes": [10, 30, 100], "seeds": 2, "min_steps": 120}
+CLUSTER_DATA = {"per_class": 200}
+CLUSTER_TRAINING = {"epochs": 6, "batch_size": 32}
+CLUSTER_NODE = {"num_cpus": 2, "object_store_memory": 200 * 1024**2}
 
 
 TEXT_KEYS = ("title", "description")  # what a lesson says, not what it runs: editing it keeps its runs
@@ -134,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     for lesson, name in STUDIES.items():
         if lesson in groups:
             shoot_study(shooter, lesson, name)
+    if "cluster-live" in groups:
+        shoot_cluster(shooter)
     return 0
 
 
@@ -225,6 +233,50 @@ def shoot_study(shooter: Shooter, lesson: str, name: str) -> None:
         window.study_view.table.selectRow(1)
     shooter.save(window, name, 1.0)
     window.close()
+
+
+def shoot_cluster(shooter: Shooter) -> None:
+    """The Study view of a small data-scaling study on a two-node Ray cluster, while several networks train."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from cvstudio.core.experiment import bundled_lesson
+
+    app = shooter.app
+    cluster = Cluster(initialize_head=True, head_node_args={**CLUSTER_NODE, "include_dashboard": False})
+    try:
+        cluster.add_node(**CLUSTER_NODE)
+        cluster.wait_for_nodes()
+        window = shooter.open(bundled_lesson("data-scaling"), "cluster-live")
+        for dock in window.plugin_docks.values():  # the study alone
+            dock.hide()
+        state = window.experiment_state()
+        state["study"].update(CLUSTER_STUDY)
+        state["dataset"]["params"].update(CLUSTER_DATA)
+        state["classical"] = [p for p in state["classical"] if p["label"].startswith("HOG")]
+        state["deep"] = [{**p, **CLUSTER_TRAINING} for p in state["deep"]]
+        window.set_experiment(state)
+        wait(app, lambda: "dataset" not in window.workers)
+        window.experiment.set_cluster(cluster.address)
+        window.run()
+        view = window.study_view
+
+        def several_training() -> bool:
+            training = [c for c in view.cells.running() if len(c.series["val_accuracy"].x) >= 2]
+            return len(training) >= 3 and any(p["kind"] == "deep" for p in view.points)
+
+        wait(app, lambda: several_training() or "study" in window.runs and "study" not in window.workers,
+             timeout=STUDY_TIMEOUT_S)
+        if not several_training():
+            raise RuntimeError("the cluster study ended before three networks trained at once: no picture")
+        shooter.save(window, "cluster-live", 1.0)
+        window.cancel()
+        wait(app, lambda: not window.is_running)
+        window.close()
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.shutdown()
 
 
 def shoot_lesson(shooter: Shooter) -> None:

@@ -229,6 +229,9 @@ def test_the_window_draws_each_cells_epochs_and_fades_it_when_its_point_arrives(
     assert all(cell.state == "done" and cell.items for cell in view.cells.cells.values())
     assert "node 1 (a1b2c3d4e5f6): 0 training, 2 done" in view.cells.nodes.text()
     assert len(view.points) == 4
+    said = view.status.text()
+    window.cancel()  # with nothing running: the view still says how the study ended
+    assert view.status.text() == said and "4/4" in said
 
 
 def test_a_lost_cell_is_named_in_the_view_and_the_study_finishes_with_the_others(qtbot, cluster_window):

@@ -175,6 +175,8 @@ class RunController(QObject):
     @Slot()
     def cancel(self) -> None:
         """Ask every part of the run to stop; each part ends, saved as cancelled, at its next check."""
+        if not self.running:
+            return  # nothing to stop: what the views say of the last run stays
         self.window.jobs.cancel(RUN_SLOTS)
         self._stopped("cancelling…")
 
