@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from cvstudio.core import cells
-from cvstudio.core.cells import CellDone, CellEpoch, CellFailed, CellStarted
+from cvstudio.core.cells import CellDone, CellEpoch, CellFailed, CellStarted, CellsUnwatched
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted
 from cvstudio.core.tasks import Cancelled
 from cvstudio.core.training import EpochEnd
@@ -133,6 +133,17 @@ def test_a_failed_cell_is_named_with_its_reason(view):
     assert view.cells.failures.isVisible() and reason in view.cells.failures.text()
     assert curve(view, CELLS[0]).opts["pen"].color().name() == view.theme.error
     assert CELLS[0] not in view.cells.rows.text()
+
+
+def test_epochs_that_no_longer_come_back_are_said_and_the_points_still_finish_the_cells(view):
+    view.on_event(CellStarted(CELLS[0], NODES[0]))
+    view.on_event(epoch(CELLS[0], 1))
+    view.on_event(CellsUnwatched("their mailbox on the driver's node was lost: ActorDiedError"))
+    view.refresh()
+    assert "epochs no longer come back (their mailbox on the driver's node was lost" in view.cells.nodes.text()
+    view.on_event(point(10, 0, NODES[0]))
+    view.refresh()
+    assert view.cells.cells[CELLS[0]].state == "done" and len(view.points) == 1
 
 
 def test_stopping_the_study_stops_the_running_cells(view):

@@ -22,7 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from cvstudio.core.cells import CellEpoch, CellFailed, CellStarted
+from cvstudio.core.cells import CellEpoch, CellFailed, CellStarted, CellsUnwatched
 from cvstudio.qt.plots import LINE_WIDTH, Series, line_plot
 from cvstudio.qt.theme import DARK, Theme
 from cvstudio.qt.widgets import name_widget
@@ -93,6 +93,7 @@ class CellCurves(QWidget):
         self.node_numbers: dict[str, int] = {}  # node id → 1, 2, ...: in the order they were first seen
         self.ended: list[str] = []  # the labels of the cells that finished or failed, oldest first
         self.errors: list[str] = []
+        self.unwatched_reason = ""  # why the nodes' starts and epochs stopped coming back, if they did
         self.epochs = 0
         self.loss_top = 0.0
         self.framed = (-1.0, -1.0)
@@ -150,6 +151,11 @@ class CellCurves(QWidget):
         self._end(event.label, FAILED)
         self.errors.append(event.error)
         self.show()
+
+    def unwatched(self, event: CellsUnwatched) -> None:
+        """The nodes' starts and epochs no longer come back (the cells' results still do): say so."""
+        self.unwatched_reason = event.reason
+        self.dirty = True
 
     def stopped(self) -> None:
         """The study was cancelled or failed: the cells still running stop where they are."""
@@ -223,7 +229,9 @@ class CellCurves(QWidget):
                     cell.items[metric].setData(series.x, series.y)
                     series.dirty = False
         self.rows.setText(self._rows_text())
-        self.nodes.setText(self._nodes_text())
+        lost = (f"\nThe cells' epochs no longer come back ({self.unwatched_reason}): the curves stop here, "
+                "the points still arrive." if self.unwatched_reason else "")
+        self.nodes.setText(self._nodes_text() + lost)
         self.failures.setText("<br>".join(f"✗ {escape(error, quote=False)}" for error in self.errors))
         self.failures.setVisible(bool(self.errors))
 

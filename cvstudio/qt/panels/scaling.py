@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSizePolicy, QWidget
 
-from cvstudio.core.cells import CellEpoch, CellFailed, CellStarted
+from cvstudio.core.cells import CellEpoch, CellFailed, CellStarted, CellsUnwatched
 from cvstudio.core.experiment import DatasetReady
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted, curves
 from cvstudio.core.tasks import Progress
@@ -147,6 +147,8 @@ class ScalingView(StudyPanel):
             e = event.epoch
             self.status.setText(f"{len(self.points)}/{self.total} done — {event.label}: epoch {e.epoch}/{e.epochs}, "
                                 f"validation accuracy {e.val_accuracy:.1%}")
+        elif isinstance(event, CellsUnwatched):
+            self.cells.unwatched(event)
         elif isinstance(event, CellFailed):
             self.cells.failed(event)
             self.status.setText(f"{len(self.points)}/{self.total} done — {event.label} failed: "
