@@ -26,25 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from cvstudio.core.threads import CPU_THREAD_SETTINGS
+from cvstudio.testing import write_tiny_experiment
 from pairs import Ratio, interleaved
 
 LABEL = "VGG-style CNN"
-LESSON = """
-title = "contention"
-[dataset]
-name = "shapes"
-params = {{ per_class = 150, image_size = 32 }}
-[split]
-val = 0.15
-test = 0.15
-seed = 0
-[[deep]]
-label = "{label}"
-model = "vgg-small"
-epochs = {epochs}
-batch_size = 64
-device = "cpu"
-"""
 # The engine as `cvstudio run` drives it, minus the entry point's settings: torch's own defaults.
 DEFAULTS_CHILD = """
 import sys
@@ -80,8 +65,11 @@ def _train(lesson: Path, workdir: Path, defaults: bool, busy: bool) -> float:
 def contention_ratios(pairs: int = 5, quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        lesson = workdir / "lesson.toml"
-        lesson.write_text(LESSON.format(label=LABEL, epochs=1 if quick else 3), encoding="utf-8")
+        lesson = write_tiny_experiment(
+            workdir / "lesson.toml", title="contention", description=None, classical=None,
+            dataset={"name": "shapes", "params": {"per_class": 150, "image_size": 32}},
+            split={"val": 0.15, "test": 0.15, "seed": 0},
+            deep=[{"label": LABEL, "model": "vgg-small", "batch_size": 64}], epochs=1 if quick else 3)
         _train(lesson, workdir, defaults=False, busy=False)  # warm-up: the file cache, bytecode
         sides = [lambda defaults=defaults, busy=busy: _train(lesson, workdir, defaults, busy)
                  for defaults in (False, True) for busy in (False, True)]

@@ -18,27 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cvstudio.testing import write_tiny_experiment
 from pairs import Ratio, interleaved
 
 LABEL = "LeNet-5"
-EXPERIMENT = """
-title = "ddp scaling"
-[dataset]
-name = "shapes"
-params = {{ per_class = {per_class}, image_size = 32 }}
-[split]
-val = 0.1
-test = 0.1
-seed = 0
-[[deep]]
-label = "{label}"
-model = "lenet5"
-epochs = {epochs}
-batch_size = 64
-device = "cpu"
-"""
-
-
 def _images_per_s(experiment: Path, workdir: Path, processes: int) -> float:
     runs = Path(tempfile.mkdtemp(dir=workdir))
     command = [sys.executable, "-m", "cvstudio", "run", str(experiment), "--out", str(runs)]
@@ -52,9 +35,11 @@ def _images_per_s(experiment: Path, workdir: Path, processes: int) -> float:
 def ddp_ratios(pairs: int = 5, quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        experiment = workdir / "experiment.toml"
-        experiment.write_text(EXPERIMENT.format(label=LABEL, per_class=150 if quick else 500,
-                                                epochs=1 if quick else 3), encoding="utf-8")
+        experiment = write_tiny_experiment(
+            workdir / "experiment.toml", title="ddp scaling", description=None, classical=None,
+            dataset={"name": "shapes", "params": {"per_class": 150 if quick else 500, "image_size": 32}},
+            split={"val": 0.1, "test": 0.1, "seed": 0},
+            deep=[{"label": LABEL, "model": "lenet5", "batch_size": 64}], epochs=1 if quick else 3)
         _images_per_s(experiment, workdir, 2)  # warm-up: the file cache, bytecode
         rounds = interleaved([lambda: _images_per_s(experiment, workdir, 2),
                               lambda: _images_per_s(experiment, workdir, 1)], pairs)

@@ -20,27 +20,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from cvstudio.testing import write_tiny_experiment  # noqa: E402
 from pairs import Ratio, interleaved, paired_ratio  # noqa: E402
 
 LABEL = "LeNet-5 CNN"
-# The default lesson's network, without its classical side (which would share the CPU).
-LESSON = """
-title = "GUI benchmark"
-[dataset]
-name = "shapes"
-[split]
-val = 0.15
-test = 0.15
-seed = 0
-[[deep]]
-label = "{label}"
-model = "lenet5"
-epochs = {epochs}
-batch_size = 64
-learning_rate = 0.002
-augment = "shift"
-device = "cpu"
-"""
 TIMER_MS = 10
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24"]
 
@@ -177,8 +160,11 @@ def measure(pairs: int = 5, epochs: int = 15) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        lesson = workdir / "lesson.toml"
-        lesson.write_text(LESSON.format(label=LABEL, epochs=epochs), encoding="utf-8")
+        lesson = write_tiny_experiment(  # the default lesson's network, without its classical side (sharing the CPU)
+            workdir / "lesson.toml", title="GUI benchmark", description=None, classical=None,
+            dataset={"name": "shapes"}, split={"val": 0.15, "test": 0.15, "seed": 0},
+            deep=[{"label": LABEL, "model": "lenet5", "batch_size": 64, "learning_rate": 0.002, "augment": "shift"}],
+            epochs=epochs)
         startup = startup_ratio(lesson, workdir, pairs)
         windowed: list[dict[str, Any]] = []
 

@@ -6,6 +6,9 @@ can use these fixtures without importing anything.
 
 from __future__ import annotations
 
+import json
+import re
+import sys
 from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -24,6 +27,11 @@ from cvstudio.contracts import (
 )
 from cvstudio.core.data import ImageDataset
 from cvstudio.plugins import ENTRY_POINT_GROUP, Registry, load_registry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 __all__ = ["ContractError", "check_classifier", "check_dataset", "check_feature_extractor", "check_model",
            "check_panel", "make_tiny_dataset"]
@@ -76,6 +84,79 @@ def cvstudio_registry_with() -> Callable[..., Registry]:
 def tiny_experiment() -> Path:
     """A bundled experiment small enough to run to its end in a UI test: 36 shapes, logistic regression, LeNet-5."""
     return Path(str(resources.files("cvstudio.resources") / "testing" / "tiny.toml"))
+
+
+# A study's smallest settings that still show what it is for, by kind: ``tiny_experiment_toml(study="scaling")``.
+TINY_STUDIES: dict[str, dict[str, Any]] = {
+    "scaling": {"kind": "scaling", "sizes": [2, 6], "seeds": 2, "min_steps": 4},
+    "architectures": {"kind": "architectures", "repeats": 2},
+    "hardware": {"kind": "hardware", "repeats": 1, "matrix_size": 64, "conv_channels": 4, "batch_size": 8},
+    "hierarchy": {"kind": "hierarchy", "image": 2},
+    "features": {"kind": "features", "pretrained": "none", "points": 20},
+}
+# What every ``[[deep]]`` pipeline of the tiny experiment trains with unless it says otherwise.
+TINY_TRAINING = {"epochs": 2, "batch_size": 8, "device": "cpu"}
+
+
+def tiny_experiment_toml(*, epochs: int | None = None, **changes: Any) -> str:
+    """The tiny experiment (see :func:`tiny_experiment`) as TOML text, changed for one test.
+
+    Each keyword replaces a top-level key of the file (``title``, ``dataset``, ``split``, ``classical``,
+    ``deep``...); ``None`` removes it. ``study`` may be a table or a kind, e.g. ``"scaling"``, for that
+    study's smallest settings (two sizes, two seeds...). Each ``deep`` pipeline given trains as the tiny
+    one does (2 epochs, batches of 8, on the CPU) unless it says otherwise; ``epochs`` sets every one's.
+    """
+    data = tomllib.loads(tiny_experiment().read_text(encoding="utf-8"))
+    if isinstance(changes.get("study"), str):
+        if changes["study"] not in TINY_STUDIES:
+            raise ValueError(f"no tiny settings for a study of kind {changes['study']!r}: give its [study] table, "
+                             f"or one of {', '.join(TINY_STUDIES)}")
+        changes["study"] = dict(TINY_STUDIES[changes["study"]])
+    if "deep" in changes and changes["deep"] is not None:
+        changes["deep"] = [{**pipeline, **{k: v for k, v in TINY_TRAINING.items() if k not in pipeline}}
+                           for pipeline in changes["deep"]]
+    data.update(changes)
+    if epochs is not None and data.get("deep"):
+        data["deep"] = [{**pipeline, "epochs": epochs} for pipeline in data["deep"]]
+    return _toml_text({key: value for key, value in data.items() if value is not None})
+
+
+def write_tiny_experiment(path: Path, *, epochs: int | None = None, **changes: Any) -> Path:
+    """Write :func:`tiny_experiment_toml` with these changes to ``path``; returns ``path``."""
+    path = Path(path)
+    path.write_text(tiny_experiment_toml(epochs=epochs, **changes), encoding="utf-8")
+    return path
+
+
+def _toml_text(data: dict[str, Any]) -> str:
+    """An experiment's table as TOML: plain keys first, then each table, then each array of tables."""
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    arrays = {k: v for k, v in data.items() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)}
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if k not in tables and k not in arrays]
+    for name, table in tables.items():
+        lines += ["", f"[{_toml_key(name)}]", *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items())]
+    for name, items in arrays.items():
+        for item in items:
+            lines += ["", f"[[{_toml_key(name)}]]", *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"{value!r} ({type(value).__name__}) has no TOML form")
 
 
 def run_to_end(window: Any, timeout: float = 120.0) -> list[Any]:

@@ -43,6 +43,7 @@ API = [
     ("Test fixtures", ["cvstudio.testing:cvstudio_registry", "cvstudio.testing:cvstudio_registry_with",
                        "cvstudio.testing:cvstudio_installed_plugin", "cvstudio.testing:tiny_dataset",
                        "cvstudio.testing:cvstudio_main_window", "cvstudio.testing:tiny_experiment",
+                       "cvstudio.testing:tiny_experiment_toml", "cvstudio.testing:write_tiny_experiment",
                        "cvstudio.testing:run_to_end"]),
 ]
 

@@ -48,11 +48,13 @@ def test_a_run_without_a_cluster_never_imports_ray(tmp_path):
     import subprocess
     import sys
 
-    study = tmp_path / "study.toml"
-    study.write_text(
-        'title = "No cluster"\n[study]\nkind = "scaling"\nsizes = [2]\nseeds = 1\nmin_steps = 1\n'
-        '[dataset]\nname = "shapes"\nparams = { per_class = 8, image_size = 16, classes = 2 }\n'
-        '[[classical]]\nlabel = "moments"\nfeatures = ["color-moments"]\nclassifier = "logistic-regression"\n')
+    from cvstudio.testing import write_tiny_experiment
+
+    study = write_tiny_experiment(
+        tmp_path / "study.toml", title="No cluster", study={"kind": "scaling", "sizes": [2], "seeds": 1, "min_steps": 1},
+        dataset={"name": "shapes", "params": {"per_class": 8, "image_size": 16, "classes": 2}},
+        classical=[{"label": "moments", "features": ["color-moments"], "classifier": "logistic-regression"}],
+        deep=None)
     script = ("import sys; from cvstudio.cli import main; code = main(['run', sys.argv[1], '--out', sys.argv[2]]); "
               "print('RAY' if any(m == 'ray' or m.startswith('ray.') for m in sys.modules) else 'NO-RAY', code)")
     done = subprocess.run([sys.executable, "-c", script, str(study), str(tmp_path / "runs")],

@@ -1,7 +1,6 @@
 """`cvstudio export` and `cvstudio predict`, end to end on a tiny trained run."""
 
 import csv
-import textwrap
 from dataclasses import replace
 
 import cv2
@@ -11,7 +10,7 @@ import pytest
 from cvstudio.cli import main
 from cvstudio.core.inference import METADATA, Predictor
 from cvstudio.core.preprocessing import PreprocessingConfig
-from cvstudio.testing import make_tiny_dataset
+from cvstudio.testing import make_tiny_dataset, write_tiny_experiment
 
 TINY_PLUGIN = """
 from cvstudio import hookimpl, DatasetSpec
@@ -28,21 +27,10 @@ def run_dir(tmp_path, monkeypatch):
     plugins.mkdir()
     (plugins / "tinydata.py").write_text(TINY_PLUGIN)
     monkeypatch.setenv("CVSTUDIO_PLUGIN_PATH", str(plugins))
-    experiment = tmp_path / "exp.toml"
-    experiment.write_text(textwrap.dedent("""
-        title = "deploy"
-        [dataset]
-        name = "tiny"
-        [[deep]]
-        label = "MLP"
-        model = "mlp"
-        epochs = 15
-        learning_rate = 0.01
-        [[deep]]
-        label = "CNN"
-        model = "lenet5"
-        epochs = 1
-    """))
+    experiment = write_tiny_experiment(
+        tmp_path / "exp.toml", title="deploy", dataset={"name": "tiny"}, split=None, classical=None,
+        deep=[{"label": "MLP", "model": "mlp", "epochs": 15, "learning_rate": 0.01, "batch_size": 64},
+              {"label": "CNN", "model": "lenet5", "epochs": 1, "batch_size": 64}])
     assert main(["run", str(experiment), "--out", str(tmp_path / "runs")]) == 0
     (run,) = (tmp_path / "runs").iterdir()
     return run

@@ -2,29 +2,17 @@
 
 import csv
 import json
-import textwrap
 
 import pytest
 
 from cvstudio.cli import main
+from cvstudio.testing import write_tiny_experiment
 
 TINY_PLUGIN = """
 from cvstudio import hookimpl, DatasetSpec
 @hookimpl
 def cvstudio_register_datasets():
     return [DatasetSpec(name="tiny", description="Tiny.", factory="cvstudio.testing:make_tiny_dataset")]
-"""
-EXPERIMENT = """
-title = "{title}"
-[dataset]
-name = "tiny"
-[split]
-val = 0.25
-test = 0.25
-[[classical]]
-label = "moments"
-features = ["color-moments"]
-classifier = "logistic-regression"
 """
 LESSON = """
 title = "Tiny course"
@@ -47,7 +35,9 @@ def course(tmp_path, monkeypatch):
     (plugins / "tinydata.py").write_text(TINY_PLUGIN)
     monkeypatch.setenv("CVSTUDIO_PLUGIN_PATH", str(plugins))
     for name in ("one", "two"):
-        (tmp_path / f"{name}.toml").write_text(textwrap.dedent(EXPERIMENT.format(title=f"Experiment {name}")))
+        write_tiny_experiment(tmp_path / f"{name}.toml", title=f"Experiment {name}", dataset={"name": "tiny"},
+                              classical=[{"label": "moments", "features": ["color-moments"],
+                                          "classifier": "logistic-regression"}], deep=None)
     path = tmp_path / "lesson.toml"
     path.write_text(LESSON)
     return path

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import psutil
@@ -13,30 +12,11 @@ import pytest
 
 from cvstudio.cli import main
 from cvstudio.core.distributed import weights_digest
+from cvstudio.testing import write_tiny_experiment
 
 # LeNet-5 has neither batch norm nor dropout: two processes must follow one process's curve up to
 # rounding (docs/distributed-training.md states these tolerances).
 LOSS_TOLERANCE = 1e-4  # relative, per epoch
-EXPERIMENT = """
-    title = "two processes"
-    [dataset]
-    name = "shapes"
-    params = { per_class = 24, image_size = 16, classes = 3 }
-    [split]
-    val = 0.25
-    test = 0.25
-    [[classical]]
-    label = "moments"
-    features = ["color-moments"]
-    classifier = "logistic-regression"
-    [[deep]]
-    label = "LeNet-5"
-    model = "MODEL"
-    epochs = 3
-    batch_size = 8
-    augment = "flip+shift"
-    device = "cpu"
-"""
 FRAGILE_PLUGIN = """
 import os
 from cvstudio import hookimpl, ModelSpec
@@ -67,9 +47,11 @@ def cvstudio_register_models():
 
 
 def write_experiment(tmp_path, model="lenet5"):
-    path = tmp_path / f"{model}.toml"
-    path.write_text(textwrap.dedent(EXPERIMENT).replace("MODEL", model))
-    return path
+    return write_tiny_experiment(
+        tmp_path / f"{model}.toml", title="two processes",
+        dataset={"name": "shapes", "params": {"per_class": 24, "image_size": 16, "classes": 3}},
+        classical=[{"label": "moments", "features": ["color-moments"], "classifier": "logistic-regression"}],
+        deep=[{"label": "LeNet-5", "model": model, "augment": "flip+shift"}], epochs=3)
 
 
 def cvstudio(*args, env=None):

@@ -22,26 +22,7 @@ from cvstudio import DatasetSpec, Param, hookimpl  # noqa: E402
 from cvstudio.core.runs import RunStore  # noqa: E402
 from cvstudio.qt import workers  # noqa: E402
 from cvstudio.qt.collector import gui_collection  # noqa: E402
-
-TINY_LESSON = """
-title = "Tiny lesson"
-[dataset]
-name = "tiny"
-params = {{ per_class = {per_class} }}
-[split]
-val = 0.25
-test = 0.25
-[[classical]]
-label = "Moments + logistic"
-features = ["color-moments"]
-classifier = "logistic-regression"
-[[deep]]
-label = "CNN"
-model = "lenet5"
-epochs = {epochs}
-batch_size = 8
-device = "cpu"
-"""
+from cvstudio.testing import write_tiny_experiment  # noqa: E402
 
 
 class TinyData:
@@ -95,10 +76,12 @@ def registry(registry_with):
 
 @pytest.fixture
 def lesson(tmp_path) -> callable:
+    """The tiny experiment on the tiny bands (``per_class`` of each), its network a LeNet-5 labelled CNN."""
+
     def write(epochs: int = 2, per_class: int = 12) -> Path:
-        path = tmp_path / f"lesson-{epochs}-{per_class}.toml"
-        path.write_text(TINY_LESSON.format(epochs=epochs, per_class=per_class), encoding="utf-8")
-        return path
+        return write_tiny_experiment(tmp_path / f"lesson-{epochs}-{per_class}.toml", title="Tiny lesson",
+                                     description=None, dataset={"name": "tiny", "params": {"per_class": per_class}},
+                                     deep=[{"label": "CNN", "model": "lenet5"}], epochs=epochs)
 
     return write
 

@@ -6,37 +6,19 @@ import numpy as np
 import pytest
 
 from cvstudio.qt.panels.feature_spaces import FeatureSpacesView
+from cvstudio.testing import write_tiny_experiment
 
-STUDY = """
-title = "Tiny features"
-[study]
-kind = "features"
-pretrained = "none"
-points = 20
-[dataset]
-name = "tiny"
-params = { per_class = 16 }
-[split]
-val = 0.25
-test = 0.4
-[[classical]]
-label = "Moments"
-features = ["color-moments"]
-classifier = "logistic-regression"
-[[deep]]
-label = "CNN"
-model = "lenet5"
-epochs = 1
-batch_size = 8
-device = "cpu"
-"""
+
 ENGINEERED, LEARNED = "color-moments → logistic-regression", "CNN features → logistic-regression"
 
 
 @pytest.fixture
 def window(make_window, tmp_path, qtbot):
-    path = tmp_path / "features.toml"
-    path.write_text(STUDY, encoding="utf-8")
+    path = write_tiny_experiment(
+        tmp_path / "features.toml", title="Tiny features", study="features",
+        dataset={"name": "tiny", "params": {"per_class": 16}}, split={"val": 0.25, "test": 0.4},
+        classical=[{"label": "Moments", "features": ["color-moments"], "classifier": "logistic-regression"}],
+        deep=[{"label": "CNN", "model": "lenet5"}], epochs=1)
     window = make_window(path=path)
     window.run_action.trigger()
     qtbot.waitUntil(lambda: "study" in window.runs and "study" not in window.workers, timeout=120000)

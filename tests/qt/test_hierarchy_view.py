@@ -5,35 +5,16 @@ from __future__ import annotations
 import pytest
 
 from cvstudio.qt.panels.hierarchy import HierarchyView, PictureCard
-
-STUDY = """
-title = "Tiny hierarchy"
-[study]
-kind = "hierarchy"
-image = 2
-[dataset]
-name = "tiny"
-[split]
-val = 0.25
-test = 0.25
-[[classical]]
-label = "HOG"
-features = ["hog"]
-classifier = "logistic-regression"
-[[deep]]
-label = "CNN"
-model = "{model}"
-epochs = 1
-batch_size = 8
-device = "cpu"
-"""
+from cvstudio.testing import write_tiny_experiment
 
 
 @pytest.fixture
 def window(make_window, tmp_path, qtbot):
     def make(model: str = "lenet5"):
-        path = tmp_path / f"hierarchy-{model}.toml"
-        path.write_text(STUDY.format(model=model), encoding="utf-8")
+        path = write_tiny_experiment(
+            tmp_path / f"hierarchy-{model}.toml", title="Tiny hierarchy", study="hierarchy", dataset={"name": "tiny"},
+            classical=[{"label": "HOG", "features": ["hog"], "classifier": "logistic-regression"}],
+            deep=[{"label": "CNN", "model": model}], epochs=1)
         window = make_window(path=path)
         window.run_action.trigger()
         qtbot.waitUntil(lambda: "study" in window.runs and "study" not in window.workers, timeout=120000)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, Q
 from cvstudio import ClassifierSpec, DatasetSpec, hookimpl
 from cvstudio.qt.forms import ParamForm, _PathField
 from cvstudio.specs import Param
+from cvstudio.testing import write_tiny_experiment
 
 
 class BrokenModels:
@@ -114,33 +115,13 @@ def _no_estimator():
     raise ValueError("no estimator today")
 
 
-TWO_CLASSICAL = """
-title = "One broken"
-[dataset]
-name = "tiny"
-[split]
-val = 0.25
-test = 0.25
-[[classical]]
-label = "broken"
-features = ["color-moments"]
-classifier = "broken"
-[[classical]]
-label = "knn"
-features = ["color-moments"]
-classifier = "knn"
-[[deep]]
-label = "CNN"
-model = "mlp"
-epochs = 1
-device = "cpu"
-"""
-
-
 def test_a_failing_pipeline_is_reported_and_the_others_run_to_the_end_as_headless(
         make_window, registry_with, tmp_path, wait_for_run):
-    path = tmp_path / "one-broken.toml"
-    path.write_text(TWO_CLASSICAL)
+    path = write_tiny_experiment(
+        tmp_path / "one-broken.toml", title="One broken", dataset={"name": "tiny"},
+        classical=[{"label": "broken", "features": ["color-moments"], "classifier": "broken"},
+                   {"label": "knn", "features": ["color-moments"], "classifier": "knn"}],
+        deep=[{"label": "CNN", "model": "mlp"}], epochs=1)
     window = make_window(registry=registry_with(BrokenClassifier()), path=path)
     window.run()
     wait_for_run(window)

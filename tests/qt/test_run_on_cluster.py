@@ -6,37 +6,14 @@ import threading
 import pytest
 
 from cvstudio.qt.settings import open_settings, read_json
-
-STUDY = """
-title = "Tiny scaling on Ray"
-[study]
-kind = "scaling"
-sizes = [2, 6]
-seeds = 2
-min_steps = 4
-[dataset]
-name = "shapes"
-params = { per_class = 16, image_size = 16, classes = 3 }
-[split]
-val = 0.25
-test = 0.25
-[[classical]]
-label = "Moments + logistic"
-features = ["color-moments"]
-classifier = "logistic-regression"
-[[deep]]
-label = "MLP"
-model = "mlp"
-epochs = 2
-batch_size = 4
-device = "cpu"
-"""
+from cvstudio.testing import write_tiny_experiment
 
 
 @pytest.fixture
 def study_window(make_window, cvstudio_registry, tmp_path):
-    path = tmp_path / "scaling.toml"
-    path.write_text(STUDY, encoding="utf-8")
+    path = write_tiny_experiment(tmp_path / "scaling.toml", title="Tiny scaling on Ray", study="scaling",
+                                 dataset={"name": "shapes", "params": {"per_class": 16, "image_size": 16, "classes": 3}},
+                                 deep=[{"label": "MLP", "model": "mlp", "batch_size": 4}])
     return make_window(path=path, registry=cvstudio_registry)  # built-ins only: what a worker loads too
 
 

@@ -8,72 +8,21 @@ import pytest
 from cvstudio.qt.panels.architectures import ArchitecturesView
 from cvstudio.qt.panels.hardware import HardwareView
 from cvstudio.qt.panels.scaling import ScalingView
+from cvstudio.testing import write_tiny_experiment
 
-DATA = """
-[dataset]
-name = "tiny"
-params = { per_class = 16 }
-[split]
-val = 0.25
-test = 0.25
-"""
-STUDIES = {
-    "scaling": """
-title = "Tiny scaling"
-[study]
-kind = "scaling"
-sizes = [2, 6]
-seeds = 2
-min_steps = 4
-[[classical]]
-label = "Moments + logistic"
-features = ["color-moments"]
-classifier = "logistic-regression"
-[[deep]]
-label = "MLP"
-model = "mlp"
-epochs = 1
-batch_size = 8
-device = "cpu"
-""",
-    "architectures": """
-title = "Tiny architectures"
-[study]
-kind = "architectures"
-repeats = 2
-[[deep]]
-label = "MLP"
-model = "mlp"
-epochs = 1
-batch_size = 8
-device = "cpu"
-[[deep]]
-label = "LeNet-5"
-model = "lenet5"
-epochs = 1
-batch_size = 8
-device = "cpu"
-""",
-    "hardware": """
-title = "Tiny hardware"
-[study]
-kind = "hardware"
-repeats = 1
-matrix_size = 64
-conv_channels = 4
-batch_size = 8
-[[deep]]
-label = "LeNet-5"
-model = "lenet5"
-""",
+MLP, LENET = {"label": "MLP", "model": "mlp"}, {"label": "LeNet-5", "model": "lenet5"}
+STUDIES = {  # each kind's pipelines, on the tiny bands, 16 of each
+    "scaling": {"title": "Tiny scaling", "deep": [MLP]},
+    "architectures": {"title": "Tiny architectures", "classical": None, "deep": [MLP, LENET]},
+    "hardware": {"title": "Tiny hardware", "classical": None, "deep": [LENET]},
 }
 
 
 @pytest.fixture
 def study_window(make_window, tmp_path):
     def make(kind: str):
-        path = tmp_path / f"{kind}.toml"
-        path.write_text(STUDIES[kind] + DATA, encoding="utf-8")
+        path = write_tiny_experiment(tmp_path / f"{kind}.toml", study=kind, epochs=1,
+                                     dataset={"name": "tiny", "params": {"per_class": 16}}, **STUDIES[kind])
         return make_window(path=path)
 
     return make

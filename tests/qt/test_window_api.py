@@ -9,33 +9,7 @@ from PySide6.QtGui import QAction, QImage
 from cvstudio import ModelSpec, hookimpl
 from cvstudio.core.runs import Run
 from cvstudio.qt.main_window import VIEWS
-from cvstudio.testing import run_to_end, tiny_experiment
-
-
-SCALING = """
-title = "Tiny scaling"
-[study]
-kind = "scaling"
-sizes = [2, 6]
-seeds = 2
-min_steps = 4
-[dataset]
-name = "tiny"
-params = { per_class = 16 }
-[split]
-val = 0.25
-test = 0.25
-[[classical]]
-label = "Moments + logistic"
-features = ["color-moments"]
-classifier = "logistic-regression"
-[[deep]]
-label = "MLP"
-model = "mlp"
-epochs = 1
-batch_size = 8
-device = "cpu"
-"""
+from cvstudio.testing import run_to_end, tiny_experiment, write_tiny_experiment
 
 
 class UnbuildableModels:
@@ -104,8 +78,9 @@ def test_closing_mid_training_finishes_the_run_as_cancelled(qtbot, make_window):
 
 
 def test_a_study_signals_each_point(qtbot, make_window, tmp_path):
-    path = tmp_path / "scaling.toml"
-    path.write_text(SCALING, encoding="utf-8")
+    path = write_tiny_experiment(tmp_path / "scaling.toml", title="Tiny scaling", study="scaling",
+                                 dataset={"name": "tiny", "params": {"per_class": 16}},
+                                 deep=[{"label": "MLP", "model": "mlp"}], epochs=1)
     window = make_window(path=path)
     points = []
     window.study_point.connect(lambda kind, point: points.append((kind, point)))
