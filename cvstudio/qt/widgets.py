@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -31,6 +32,18 @@ def name_widget(widget: Named, object_name: str, accessible_name: str = "") -> N
     if accessible_name and isinstance(widget, QWidget):
         widget.setAccessibleName(accessible_name)
     return widget
+
+
+def fit_to_width(combo: QComboBox, characters: int = 20) -> QComboBox:
+    """Let a picker of long names (run ids) shrink to ``characters``, its text elided, not widen the window.
+
+    Its tooltip says the whole name of the current item, after the tooltip it had.
+    """
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    about = combo.toolTip()
+    combo.currentTextChanged.connect(lambda text: combo.setToolTip("\n".join(filter(None, [about, text]))))
+    return combo
 
 
 class ErrorBanner(QFrame):

@@ -263,3 +263,19 @@ def test_ctrl_c_sigterm_and_sighup_close_the_window_as_a_close_would(qtbot, make
         os.kill(os.getpid(), getattr(signal, signal_name))
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
     assert run.status == "cancelled" and not window.workers
+
+
+def test_the_window_fits_a_1280_pixel_wide_screen_whichever_view_is_shown(cvstudio_main_window, qtbot):
+    from cvstudio.core.lessons import default_course
+
+    window = cvstudio_main_window(experiment=default_course(), wait_ready=True)  # as the app opens: the Lesson beside
+    assert window.lesson_dock.isVisible()
+    long_id = "20261129-150027-" + "a-long-experiment-title-" * 5  # run ids grow with their experiment's title
+    for name in window.views():
+        window.show_view(name)
+        qtbot.wait(50)
+        if name == "inference":  # the pickers are filled when the view is shown: long names now
+            window.inference.runs.addItem(f"{long_id} — LeNet-5", None)
+            window.inference.models.addItem(f"{long_id}.onnx", f"/elsewhere/{long_id}.onnx")
+            assert window.inference.models.toolTip().endswith(f"\n{long_id}.onnx")  # the whole name, elided above
+        assert window.minimumSizeHint().width() < 1280, f"the {name} view needs a wider window"

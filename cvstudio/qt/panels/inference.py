@@ -51,7 +51,7 @@ from cvstudio.plugins import Registry
 from cvstudio.qt.forms import ParamForm
 from cvstudio.qt.panels.live_view import Launch, LiveView
 from cvstudio.qt.workers import Worker, single
-from cvstudio.qt.widgets import name_widget
+from cvstudio.qt.widgets import fit_to_width, name_widget
 
 JOB_TITLES = {
     "inference-providers": "Detecting ONNX Runtime providers", "inference-load": "Loading the ONNX model",
@@ -76,7 +76,8 @@ class InferencePanel(QWidget):
         self.export_button = QPushButton("Export to ONNX", clicked=self.export_selected)
         self.models = name_widget(QComboBox(toolTip="cvstudio's exports of the saved runs, and ONNX files you opened"),
                                   "onnx-model-picker", "ONNX model")
-        self.models.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for picker in (self.runs, self.models):  # long run ids are elided, whole in the list and the tooltip
+            fit_to_width(picker, 14)
         self.models.activated.connect(lambda _: self.load_model())
         self.providers = name_widget(
             QComboBox(toolTip="Where ONNX Runtime runs; only providers that start here can be chosen"),
@@ -98,14 +99,17 @@ class InferencePanel(QWidget):
         source.addWidget(QLabel("Model:"))
         source.addWidget(self.models, 2)
         source.addWidget(QPushButton("Open .onnx…", clicked=self.choose_model))
-        source.addWidget(QLabel("Provider:"))
-        source.addWidget(self.providers)
-        source.addWidget(QLabel("Top-k:"))
-        source.addWidget(self.topk)
+        settings = QHBoxLayout()  # a row of its own beside the model's description, so both rows fit a laptop
+        settings.addWidget(self.info, 1)
+        settings.addWidget(QLabel("Provider:"))
+        settings.addWidget(self.providers)
+        settings.addWidget(QLabel("Top-k:"))
+        settings.addWidget(self.topk)
 
         self.form = ParamForm(FORM_PARAMS)
-        self.save_config = QPushButton("Apply and save next to the model", clicked=self.apply_config,
-                                       toolTip="Written as <model>.preprocess.json, found again next time")
+        self.save_config = QPushButton("Apply and save", clicked=self.apply_config,
+                                       toolTip="Apply, and save next to the model as <model>.preprocess.json, "
+                                               "found again next time")
         config = QGroupBox("Preprocessing")
         config_layout = QVBoxLayout(config)
         config_layout.addWidget(self.form)
@@ -117,18 +121,21 @@ class InferencePanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.progress = QProgressBar(visible=False)
         images = QGroupBox("Images: drop files or folders here")
-        images_buttons = QHBoxLayout()
-        for text, slot in (("Open images…", self.choose_images), ("Open folder…", self.choose_folder),
-                           ("Export CSV…", lambda: self.export_csv())):
+        images_buttons, table_buttons = QHBoxLayout(), QHBoxLayout()  # two rows: the view fits beside the others
+        for text, slot in (("Open images…", self.choose_images), ("Open folder…", self.choose_folder)):
             images_buttons.addWidget(QPushButton(text, clicked=slot))
-        images_buttons.addWidget(self.progress, 1)
+        table_buttons.addWidget(self.progress, 1)
+        table_buttons.addStretch()
+        table_buttons.addWidget(QPushButton("Export CSV…", clicked=lambda: self.export_csv()))
         images_layout = QVBoxLayout(images)
         images_layout.addLayout(images_buttons)
+        images_layout.addLayout(table_buttons)
         images_layout.addWidget(self.table, 1)
 
         self.live = LiveView(launch, lambda: self.predictor, self.topk.value)
         self.compare_label = QLabel(wordWrap=True)
-        self.live.layout().addWidget(QPushButton("Time torch against ONNX Runtime (batch 1)", clicked=self.compare))
+        self.live.layout().addWidget(QPushButton("Time torch vs ONNX Runtime", clicked=self.compare,
+                                                 toolTip="Latency of one image at a time (batch 1) in each"))
         self.live.layout().addWidget(self.compare_label)
         splitter = QSplitter()
         for widget in (config, images, self.live):
@@ -136,7 +143,7 @@ class InferencePanel(QWidget):
         splitter.setSizes([300, 600, 450])
         layout = QVBoxLayout(self)
         layout.addLayout(source)
-        layout.addWidget(self.info)
+        layout.addLayout(settings)
         layout.addWidget(self.notice)
         layout.addWidget(splitter, 1)
         self._set_model_ready(False)

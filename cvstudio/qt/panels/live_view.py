@@ -33,20 +33,21 @@ class LiveView(QGroupBox):
         self.launch, self.predictor, self.topk = launch, predictor, topk
         self.worker: Worker | None = None
         self.latest: LiveFrame | None = None
-        self.frame = QLabel("The video or webcam shows here", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.frame.setMinimumSize(FRAME_SIDE, FRAME_SIDE)
+        self.frame = QLabel("The video or webcam shows here", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.frame.setMinimumSize(FRAME_SIDE * 2 // 3, FRAME_SIDE * 2 // 3)
         self.rate = QLabel("")
         self.camera = name_widget(QSpinBox(minimum=0, maximum=99, toolTip="Camera number: 0 is the first"),
                                   "camera", "Camera number")
         self.stop_button = QPushButton("Stop", clicked=self.stop, enabled=False)
-        buttons = QHBoxLayout()
-        buttons.addWidget(QPushButton("Open video…", clicked=self.choose_video))
-        buttons.addWidget(QLabel("Camera"))
-        buttons.addWidget(self.camera)
-        buttons.addWidget(QPushButton("Start camera", clicked=lambda: self.start(self.camera.value())))
-        buttons.addWidget(self.stop_button)
+        video, camera = QHBoxLayout(), QHBoxLayout()  # two rows, so the view fits beside the others
+        video.addWidget(QPushButton("Open video…", clicked=self.choose_video))
+        video.addWidget(self.stop_button)
+        camera.addWidget(QLabel("Camera"))
+        camera.addWidget(self.camera, 1)
+        camera.addWidget(QPushButton("Start camera", clicked=lambda: self.start(self.camera.value())))
         layout = QVBoxLayout(self)
-        layout.addLayout(buttons)
+        layout.addLayout(video)
+        layout.addLayout(camera)
         layout.addWidget(self.frame, 1)
         layout.addWidget(self.rate)
 

@@ -268,6 +268,6 @@ class PipelinesPanel(QWidget):
 
 
 def _heading(text: str) -> QLabel:
-    label = QLabel(text)
+    label = QLabel(text, wordWrap=True)  # the two sides' headings wrap rather than widen the window
     label.setObjectName("heading")
     return label
