@@ -15,7 +15,7 @@ from shiboken6 import isValid
 
 from cvstudio.core.experiment import bundled_lesson
 from cvstudio.core.runs import Run, RunStore
-from cvstudio.plugins import load_registry
+from cvstudio.plugins import Registry, load_registry
 from cvstudio.qt.main_window import MainWindow
 from cvstudio.qt.settings import open_settings
 from cvstudio.qt.workers import running_threads
@@ -35,13 +35,16 @@ class MainWindowFactory:
         self.windows: list[MainWindow] = []
 
     def __call__(self, *plugins: Any, experiment: Path | None = None, wait_ready: bool = False,
-                 timeout: int = 30000) -> MainWindow:
+                 timeout: int = 30000, registry: Registry | None = None) -> MainWindow:
         """A shown, active main window with the built-ins plus ``plugins``, on ``experiment`` or the bundled lesson.
 
         Active, so that its shortcuts (Ctrl+R, Esc) work at once; with ``wait_ready``, returned once its
-        dataset has loaded (within ``timeout`` milliseconds), ready to run.
+        dataset has loaded (within ``timeout`` milliseconds), ready to run. ``registry``: one the test
+        built (e.g. with ``cvstudio_registry_with``), used instead of the built-ins plus ``plugins``.
         """
-        registry = load_registry(autoload=False, extra_plugins=plugins)
+        if registry is not None and plugins:
+            raise TypeError("give plugins or a registry, not both: the registry already holds its plugins")
+        registry = registry or load_registry(autoload=False, extra_plugins=plugins)
         window = MainWindow(registry, experiment or bundled_lesson(), settings=open_settings(self.settings_path),
                             store=RunStore(self.runs_dir))
         self.windows.append(window)

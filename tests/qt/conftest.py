@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 
 if not os.environ.get("DISPLAY") and shutil.which("Xvfb") is None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -88,29 +87,22 @@ def lesson(tmp_path) -> callable:
 
 @pytest.fixture
 def settings_path(tmp_path) -> Path:
+    """The settings file of the test's windows (cvstudio_main_window's ``settings_path``)."""
     return tmp_path / "settings.ini"
 
 
 @pytest.fixture
 def store(tmp_path) -> RunStore:
+    """The runs of the test's windows (in cvstudio_main_window's ``runs_dir``)."""
     return RunStore(tmp_path / "runs")
 
 
 @pytest.fixture
-def make_window(qtbot, registry, lesson, settings_path, store):
-    """A shown main window on the tiny lesson, its dataset loaded; closed (and its threads waited) after."""
-    from cvstudio.qt.main_window import MainWindow
-    from cvstudio.qt.settings import open_settings
+def make_window(cvstudio_main_window, registry, lesson):
+    """The public window fixture's window (settings_path and store are its files) on the tiny lesson, data loaded."""
 
-    def make(epochs: int = 2, per_class: int = 12, registry=registry, path: Path | None = None) -> MainWindow:
-        window = MainWindow(registry, path or lesson(epochs, per_class), settings=open_settings(settings_path),
-                            store=store)
-        qtbot.addWidget(window, before_close_func=lambda w: w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose))
-        window.show()
-        window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow)  # shortcuts fire in the active window only
-        qtbot.waitUntil(lambda: window.dataset is not None, timeout=20000)
-        return window
+    def make(epochs: int = 2, per_class: int = 12, registry=registry, path: Path | None = None):
+        return cvstudio_main_window(registry=registry, experiment=path or lesson(epochs, per_class), wait_ready=True)
 
     return make
 

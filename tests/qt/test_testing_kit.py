@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from shiboken6 import isValid
 
 from cvstudio.qt.testing import MainWindowFactory
@@ -25,3 +26,10 @@ def test_close_all_closes_and_deletes_the_windows_and_names_a_worker_left_runnin
         release.set()
         stray.wait()
     assert factory.close_all() == []
+
+
+def test_a_window_on_a_registry_the_test_built(cvstudio_main_window, cvstudio_registry):
+    window = cvstudio_main_window(registry=cvstudio_registry, experiment=tiny_experiment())
+    assert window.registry is cvstudio_registry
+    with pytest.raises(TypeError, match="give plugins or a registry, not both"):
+        cvstudio_main_window(object(), registry=cvstudio_registry)
