@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from cvstudio.cli import main
+from cvstudio.testing import write_tiny_experiment
 
 TINY_PLUGIN = """
 from cvstudio import hookimpl, DatasetSpec
@@ -33,17 +34,9 @@ def write(tmp_path, text, name="exp.toml"):
 
 
 def test_run_prints_summary_and_writes_run(tmp_path, tiny_plugin, capsys):
-    experiment = write(tmp_path, """
-        title = "cli tiny"
-        [dataset]
-        name = "tiny"
-        [[classical]]
-        features = ["color-moments"]
-        classifier = "knn"
-        [[deep]]
-        model = "mlp"
-        epochs = 3
-    """)
+    experiment = write_tiny_experiment(
+        tmp_path / "exp.toml", title="cli tiny", dataset={"name": "tiny"}, split=None,
+        classical=[{"features": ["color-moments"], "classifier": "knn"}], deep=[{"model": "mlp"}], epochs=3)
     out = tmp_path / "runs"
     assert main(["run", str(experiment), "--out", str(out), "--epochs", "1"]) == 0
     captured = capsys.readouterr()
@@ -158,18 +151,10 @@ def cvstudio_register_classifiers():
 
 def test_a_failing_pipeline_is_reported_and_the_others_run_as_in_the_app(tmp_path, tiny_plugin, capsys):
     (tiny_plugin / "brokenclassifier.py").write_text(BROKEN_CLASSIFIER)
-    experiment = write(tmp_path, """
-        title = "one broken"
-        [dataset]
-        name = "tiny"
-        [[classical]]
-        label = "broken"
-        features = ["color-moments"]
-        classifier = "broken"
-        [[deep]]
-        model = "mlp"
-        epochs = 1
-    """)
+    experiment = write_tiny_experiment(
+        tmp_path / "exp.toml", title="one broken", dataset={"name": "tiny"}, split=None,
+        classical=[{"label": "broken", "features": ["color-moments"], "classifier": "broken"}],
+        deep=[{"model": "mlp"}], epochs=1)
     out = tmp_path / "runs"
     assert main(["run", str(experiment), "--out", str(out), "--report", str(tmp_path / "report.html")]) == 1
     captured = capsys.readouterr()

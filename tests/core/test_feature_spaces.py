@@ -20,6 +20,7 @@ from cvstudio.core.feature_spaces import (
 from cvstudio.core.runs import RunStore
 from cvstudio.core.tasks import TaskState, drain
 from cvstudio.plugins import load_registry
+from cvstudio.testing import write_tiny_experiment
 
 
 class TinyData:
@@ -193,23 +194,11 @@ def test_cli_prints_each_space_and_the_table(tmp_path, monkeypatch, capsys, offl
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / "tinydata.py").write_text(CLI_TINY)
     monkeypatch.setenv("CVSTUDIO_PLUGIN_PATH", str(tmp_path / "plugins"))
-    experiment = tmp_path / "features.toml"
-    experiment.write_text("""
-title = "cli features"
-[study]
-kind = "features"
-projections = ["pca"]
-points = 20
-[dataset]
-name = "tiny"
-[[classical]]
-features = ["color-moments"]
-classifier = "knn"
-[[deep]]
-label = "net"
-model = "lenet5"
-epochs = 1
-""")
+    experiment = write_tiny_experiment(
+        tmp_path / "features.toml", title="cli features",
+        study={"kind": "features", "projections": ["pca"], "points": 20}, dataset={"name": "tiny"}, split=None,
+        classical=[{"features": ["color-moments"], "classifier": "knn"}], deep=[{"label": "net", "model": "lenet5"}],
+        epochs=1)
     assert main(["run", str(experiment), "--out", str(tmp_path / "runs")]) == 0
     captured = capsys.readouterr()
     assert "PCA of color-moments → knn: 5-NN accuracy in 2-D" in captured.err

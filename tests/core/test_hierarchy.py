@@ -7,6 +7,7 @@ from cvstudio.core.hierarchy import FIRST_LAYER, SCORES_LAYER, HierarchyReady, l
 from cvstudio.core.runs import RunStore
 from cvstudio.core.tasks import TaskState, drain
 from cvstudio.plugins import load_registry
+from cvstudio.testing import write_tiny_experiment
 
 
 class TinyData:
@@ -139,11 +140,10 @@ def test_cli_prints_both_answers_and_where_the_pictures_are(tmp_path, monkeypatc
         "from cvstudio import hookimpl, DatasetSpec\n@hookimpl\ndef cvstudio_register_datasets():\n"
         "    return [DatasetSpec(name='tiny', description='Tiny.', factory='cvstudio.testing:make_tiny_dataset')]\n")
     monkeypatch.setenv("CVSTUDIO_PLUGIN_PATH", str(tmp_path / "plugins"))
-    experiment = tmp_path / "hierarchy.toml"
-    experiment.write_text(
-        'title = "cli hierarchy"\n[study]\nkind = "hierarchy"\nimage = 3\n[dataset]\nname = "tiny"\n'
-        '[[classical]]\nlabel = "hog"\nfeatures = ["hog"]\nclassifier = "knn"\n'
-        '[[deep]]\nlabel = "net"\nmodel = "lenet5"\nepochs = 1\n')
+    experiment = write_tiny_experiment(
+        tmp_path / "hierarchy.toml", title="cli hierarchy", study={"kind": "hierarchy", "image": 3},
+        dataset={"name": "tiny"}, split=None, classical=[{"label": "hog", "features": ["hog"], "classifier": "knn"}],
+        deep=[{"label": "net", "model": "lenet5"}], epochs=1)
     assert main(["run", str(experiment), "--out", str(tmp_path / "runs")]) == 0
     captured = capsys.readouterr()
     assert "image #3: net says class" in captured.err
