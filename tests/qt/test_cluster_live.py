@@ -271,3 +271,47 @@ def test_cancel_during_a_cluster_study_stops_it_and_the_view_says_cancelled(qtbo
     assert "cancelled" in view.status.text()
     assert view.cells.rows.text() == "No cell is training now."
     assert [c.state for c in view.cells.cells.values()] == ["stopped"]
+
+
+ARCHITECTURES = """
+title = "Tiny architectures on a cluster"
+[study]
+kind = "architectures"
+repeats = 1
+[dataset]
+name = "tiny"
+params = { per_class = 16 }
+[split]
+val = 0.25
+test = 0.25
+[[deep]]
+label = "MLP"
+model = "mlp"
+epochs = 2
+batch_size = 8
+device = "cpu"
+[[deep]]
+label = "LeNet-5"
+model = "lenet5"
+epochs = 2
+batch_size = 8
+device = "cpu"
+"""
+
+
+def test_an_architectures_study_on_a_cluster_draws_each_networks_epochs(qtbot, make_window, tmp_path, monkeypatch):
+    monkeypatch.setattr(cells, "ray_executor", lambda address: AsOnACluster())
+    path = tmp_path / "architectures.toml"
+    path.write_text(ARCHITECTURES, encoding="utf-8")
+    window = make_window(path=path)
+    window.experiment.set_cluster("10.0.0.5:6379")
+    view = window.study_view
+    with qtbot.waitSignal(window.run_finished, timeout=120000) as finished:
+        window.run()
+    assert finished.args[0] == "completed", window.banner.message.text()
+    window.pull()
+    assert view.table.rowCount() == 2 and view.cells.isVisible()
+    for label in ("MLP", "LeNet-5"):
+        assert view.cells.cells[label].state == "done"  # its row in the table finished it
+        assert list(view.cells.cells[label].series["val_accuracy"].x) == [1, 2]
+    assert "node 1 (a1b2c3d4e5f6): 0 training, 1 done" in view.cells.nodes.text()

@@ -1,7 +1,9 @@
 """The architectures view: a table of every network, accuracy against size, and each one's history.
 
 A row appears as each network finishes training and is timed; choosing a
-row shows the story of that architecture (from its model plugin).
+row shows the story of that architecture (from its model plugin). On a Ray
+cluster, the networks training on the nodes draw their epochs under the plot
+(:class:`~cvstudio.qt.panels.cell_curves.CellCurves`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cvstudio.core.architectures import BATCHES
 from cvstudio.core.experiment import PipelineFinished, PipelineStarted
 from cvstudio.core.training import EpochEnd
 from cvstudio.plugins import Registry, UnknownComponentError
+from cvstudio.qt.panels.cell_curves import CellCurves
 from cvstudio.qt.panels.study import StudyPanel, results_table
 from cvstudio.qt.plots import PointLabels, label_log_axis, line_plot
 from cvstudio.qt.theme import Theme
@@ -49,9 +52,14 @@ class ArchitecturesView(StudyPanel):
         left = QVBoxLayout()
         left.addWidget(self.table, 3)
         left.addWidget(self.history, 2)
+        self.cells = CellCurves()  # shown once a network starts on a cluster
+        right = QVBoxLayout()
+        right.addWidget(self.plot, 1)
+        right.addWidget(self.cells, 1)
+        self.plot.setMinimumHeight(300)  # the cells' rows must not squeeze it away
         body = QHBoxLayout()
         body.addLayout(left, 3)
-        body.addWidget(self.plot, 2)
+        body.addLayout(right, 2)
         self.layout().addLayout(body, 1)
         self.reset()
         self.apply_theme(self.theme)
@@ -60,6 +68,7 @@ class ArchitecturesView(StudyPanel):
         self.records: dict[str, dict[str, Any]] = {}
         self.dirty = True
         self.table.setRowCount(0)
+        self.cells.reset()
         super().reset(experiment)
 
     def apply_theme(self, theme: Theme) -> None:
@@ -67,15 +76,20 @@ class ArchitecturesView(StudyPanel):
         self.points.setSymbolBrush(pg.mkBrush(theme.val))
         self.points.setSymbolPen(pg.mkPen(theme.plot_foreground))
         self.labels.set_color(theme.plot_foreground)
+        self.cells.apply_theme(theme)
 
     def on_event(self, event: Any) -> None:
-        if isinstance(event, PipelineStarted):
+        said = self.cells.on_event(event)  # a network on a cluster's node: its start, epochs, failure
+        if said is not None:
+            self.status.setText(said)
+        elif isinstance(event, PipelineStarted):
             self.status.setText(f"Training {event.pipeline}…")
         elif isinstance(event, EpochEnd):
             self.status.setText(f"Training {event.pipeline}: epoch {event.epoch}/{event.epochs}, "
                                 f"validation accuracy {event.val_accuracy:.1%}")
         elif isinstance(event, PipelineFinished):
             self.records[event.pipeline] = event.summary
+            self.cells.finished(event.pipeline)
             self.status.setText(f"{event.pipeline}: test accuracy {event.summary['test_accuracy']:.1%}")
             self.dirty = True
 
@@ -85,7 +99,12 @@ class ArchitecturesView(StudyPanel):
         self.status.setText(f"Run {run.id}: {len(self.records)} networks, {summary.get('status', 'running')}")
         self.refresh()
 
+    def stopped(self, message: str) -> None:
+        super().stopped(message)
+        self.cells.stopped()
+
     def refresh(self) -> None:
+        self.cells.refresh()
         if not self.dirty:
             return
         self.dirty = False

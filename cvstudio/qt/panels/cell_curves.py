@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -112,6 +113,25 @@ class CellCurves(QWidget):
         self.dirty = True
 
     # ------------------------------------------------------------- events
+
+    def on_event(self, event: Any) -> str | None:
+        """Record a cell's start, epoch or failure (or that their events were lost): a line saying what
+        happened, for the view's status line; None for any other event."""
+        if isinstance(event, CellStarted):
+            self.started(event)
+            again = f" (attempt {event.attempt}: its worker or node was lost)" if event.attempt > 1 else ""
+            return f"started {event.label} on {self.node_name(event.node)}{again}"
+        if isinstance(event, CellEpoch):
+            self.epoch(event)
+            e = event.epoch
+            return f"{event.label}: epoch {e.epoch}/{e.epochs}, validation accuracy {e.val_accuracy:.1%}"
+        if isinstance(event, CellFailed):
+            self.failed(event)
+            return f"{event.label} failed: why is said in red under the cells' curves"
+        if isinstance(event, CellsUnwatched):
+            self.unwatched(event)
+            return event.describe().strip()
+        return None
 
     def started(self, event: CellStarted) -> None:
         """A cell began on a node (again, if its worker or node was lost before)."""

@@ -16,7 +16,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSizePolicy, QWidget
 
-from cvstudio.core.cells import CellEpoch, CellFailed, CellStarted, CellsUnwatched
 from cvstudio.core.experiment import DatasetReady
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted, curves
 from cvstudio.core.tasks import Progress
@@ -121,7 +120,10 @@ class ScalingView(StudyPanel):
         return palette[index % len(palette)]
 
     def on_event(self, event: Any) -> None:
-        if isinstance(event, DatasetReady):
+        said = self.cells.on_event(event)  # a cell on a cluster's node: its start, epochs, failure
+        if said is not None:
+            self.status.setText(f"{len(self.points)}/{self.total} done — {said}")
+        elif isinstance(event, DatasetReady):
             self._set_chance(1 / event.dataset.num_classes)
         elif isinstance(event, ScalingStarted):
             self.total = event.total
@@ -137,22 +139,6 @@ class ScalingView(StudyPanel):
                                 f"seed {event.seed}: test accuracy {event.test_accuracy:.1%}")
             self.cells.finished(event.cell)
             self.dirty = True
-        elif isinstance(event, CellStarted):  # a cell began on a cluster's node
-            self.cells.started(event)
-            again = f" (attempt {event.attempt}: its worker or node was lost)" if event.attempt > 1 else ""
-            self.status.setText(f"{len(self.points)}/{self.total} done — started {event.label} on "
-                                f"{self.cells.node_name(event.node)}{again}")
-        elif isinstance(event, CellEpoch):  # a training on a cluster's node, as its epochs end there
-            self.cells.epoch(event)
-            e = event.epoch
-            self.status.setText(f"{len(self.points)}/{self.total} done — {event.label}: epoch {e.epoch}/{e.epochs}, "
-                                f"validation accuracy {e.val_accuracy:.1%}")
-        elif isinstance(event, CellsUnwatched):
-            self.cells.unwatched(event)
-        elif isinstance(event, CellFailed):
-            self.cells.failed(event)
-            self.status.setText(f"{len(self.points)}/{self.total} done — {event.label} failed: "
-                                "why is said in red under the cells' curves")
         elif isinstance(event, (BatchEnd, Progress)):
             step = f"epoch {event.epoch}" if isinstance(event, BatchEnd) else event.stage
             self.status.setText(f"{len(self.points)}/{self.total} done — now {event.pipeline}: {step}")
