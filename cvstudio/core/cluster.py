@@ -48,7 +48,7 @@ LOCAL = "local"  # start a Ray runtime on this computer
 AUTO = "auto"  # Ray's own search: $RAY_ADDRESS, else a cluster started on this computer with `ray start`
 POLL_S = 0.2  # how often the study looks for finished cells, streamed epochs and a cancel
 CONNECT_TIMEOUT_S = 5.0
-EVENTS_TIMEOUT_S = 2.0  # the longest a look at the cells' events, or a worker's sending one, waits for an answer
+EVENTS_TIMEOUT_S = 2.0  # the longest a look at the cells' events waits for an answer
 
 
 class ClusterError(RuntimeError):
@@ -100,6 +100,7 @@ class RayCells:
                 yield from events.new()
                 for ref in finished:
                     index = refs[ref]
+                    events.finished(index)
                     try:
                         value, node = ray.get(ref)
                     except ray.exceptions.RayError as exc:
@@ -146,6 +147,7 @@ class CellEvents:
         self.nodes: dict[int, str] = {}  # cell index -> the node it started on last
         self.starts: Counter[int] = Counter()
         self.lost = False
+        self._ended: set[int] = set()  # the cells whose result (or failure) the study has
         self._taking: Any = None  # a look asked for and not answered yet
         here = ray.get_runtime_context().get_node_id()
         self.mailbox = ray.remote(_Mailbox).options(
@@ -169,12 +171,18 @@ class CellEvents:
             return
         self._taking = None
         for index, kind, payload in items:
+            if index in self._ended:  # sent just before its result, and come after it: the views know it ended
+                continue
             if kind == "started":
                 self.nodes[index] = payload
                 self.starts[index] += 1
                 yield CellStarted(self.cells[index].label, payload, self.starts[index])
             else:
                 yield CellEpoch(self.cells[index].label, payload)
+
+    def finished(self, index: int) -> None:
+        """Cell ``index``'s result (or failure) came back: its starts and epochs still on their way are dropped."""
+        self._ended.add(index)
 
     def close(self) -> None:
         ray.kill(self.mailbox)
@@ -270,7 +278,7 @@ def _run_cell(experiment: Experiment, cell: Cell, index: int, shipment: PluginSh
               version: str) -> tuple[dict[str, Any], str]:
     """A Ray task: run one cell here, sending its start and epochs back; its measurements and this node."""
     node = ray.get_runtime_context().get_node_id()
-    watched = _send(mailbox, (index, "started", node))
+    _send(mailbox, (index, "started", node))
     if version != cvstudio.__version__:
         raise ClusterError(f"this worker runs cvstudio {cvstudio.__version__}, the study was started with "
                            f"{version}: install the same version on every node")
@@ -282,19 +290,22 @@ def _run_cell(experiment: Experiment, cell: Cell, index: int, shipment: PluginSh
                 event = next(run)
             except StopIteration as stop:
                 return stop.value, node
-            if watched and isinstance(event, EpochEnd):
-                watched = _send(mailbox, (index, "epoch", event))
+            if isinstance(event, EpochEnd):
+                _send(mailbox, (index, "epoch", event))
     except UnknownComponentError as exc:
         raise missing_plugin(exc, shipment, context.registry, failures, node) from None
 
 
-def _send(mailbox: Any, item: Any) -> bool:
-    """Send one event to the study; False when it cannot be (the cell then works on unwatched, never fails for it)."""
-    try:
-        ray.get(mailbox.put.remote(item), timeout=EVENTS_TIMEOUT_S)
-    except ray.exceptions.RayError:
-        return False
-    return True
+def _send(mailbox: Any, item: Any) -> None:
+    """Send one event to the study without waiting for it to arrive.
+
+    A task that waits in ``ray.get`` lends its CPUs back to Ray, which starts
+    the next cell on them in a new worker process: a one-CPU node would train
+    two cells at once, each paying for its own process, imports and dataset.
+    A mailbox that is lost is the study's to notice (:class:`CellEvents`); the
+    cell works on unwatched and never fails for it.
+    """
+    mailbox.put.remote(item)
 
 
 def _worker_context(experiment: Experiment, shipment: PluginShipment,

@@ -35,6 +35,7 @@ from cvstudio.core.experiment import (  # noqa: E402
     run_experiment,
 )
 from cvstudio.core.runs import RunStore  # noqa: E402
+from cvstudio.core.scaling import ScalingPoint  # noqa: E402
 from cvstudio.core.tasks import Cancelled, TaskState, drain  # noqa: E402
 from cvstudio.plugins import UnknownComponentError, load_registry  # noqa: E402
 
@@ -118,6 +119,11 @@ def test_a_study_on_two_nodes_writes_the_run_a_local_run_writes_seed_for_seed(tw
     assert first_epoch < next(i for i, e in enumerate(events)
                               if getattr(e, "pipeline", None) == "mlp" and getattr(e, "per_class", None) == 6
                               and getattr(e, "seed", None) == 1)
+    # No cell's start or epoch comes after its point (the views would take it for running again).
+    for index, event in enumerate(events):
+        if isinstance(event, ScalingPoint):
+            label = f"{event.pipeline}, {event.per_class} per class, seed {event.seed}"
+            assert not [e for e in events[index:] if isinstance(e, (CellStarted, CellEpoch)) and e.label == label]
     assert not ray.is_initialized()  # the study disconnected when it ended
 
 
@@ -383,6 +389,28 @@ def test_a_study_that_runs_only_here_is_not_sent_to_a_cluster(cvstudio_registry,
     with pytest.raises(ExperimentError, match="'hardware' runs on this computer only.*'compare', 'scaling', "
                                               "'architectures'"):
         drain(run_experiment(experiment, cvstudio_registry, run, TaskState(), executor=object()))
+
+
+class SlowMailbox:
+    """Stands for the study's mailbox: it takes each event, and answers only when asked to wait (never, here)."""
+
+    def __init__(self):
+        self.items = []
+        self.put = self
+
+    def remote(self, item):
+        self.items.append(item)
+        return object()  # not an answer anyone can wait for
+
+
+def test_a_cell_sends_its_events_without_waiting_for_the_study():
+    # A task that waits on Ray lends its CPU to the next cell: a one-CPU node would train two at once.
+    from cvstudio.core.cluster import _send
+
+    mailbox = SlowMailbox()
+    _send(mailbox, (0, "started", "node"))
+    _send(mailbox, (0, "epoch", "first"))
+    assert mailbox.items == [(0, "started", "node"), (0, "epoch", "first")]
 
 
 def test_failures_are_explained_with_the_cell_and_the_fix():
