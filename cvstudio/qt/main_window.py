@@ -17,7 +17,7 @@ from typing import Any
 import os
 
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -71,6 +71,9 @@ JOB_TITLES = {
     "study": "The study", "cluster-check": "Checking the Ray cluster", "warm-up": "Preparing torch for training",
     **INFERENCE_JOB_TITLES,
 }
+
+
+DEFAULT_SIZE = QSize(1500, 950)  # the first size; a smaller screen (a 1280×800 laptop) bounds it
 
 
 class MainWindow(QMainWindow):
@@ -172,7 +175,7 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self.pull)
         self.timer.start()
         self.style_views(self.theme)  # the application-wide part was applied above, before any widget
-        self.resize(1500, 950)
+        self.resize(DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size()))
         geometry, layout = (read_value(self.settings, key, QByteArray) for key in ("geometry", "window_state"))
         if geometry is not None:
             self.restoreGeometry(geometry)

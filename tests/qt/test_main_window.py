@@ -279,3 +279,10 @@ def test_the_window_fits_a_1280_pixel_wide_screen_whichever_view_is_shown(cvstud
             window.inference.models.addItem(f"{long_id}.onnx", f"/elsewhere/{long_id}.onnx")
             assert window.inference.models.toolTip().endswith(f"\n{long_id}.onnx")  # the whole name, elided above
         assert window.minimumSizeHint().width() < 1280, f"the {name} view needs a wider window"
+
+
+def test_the_window_opens_no_larger_than_the_screen(make_window):
+    window = make_window()
+    free, needed = window.screen().availableGeometry().size(), window.minimumSizeHint()
+    assert window.width() <= max(free.width(), needed.width())  # the test screen is smaller than 1500×950
+    assert window.height() <= max(free.height(), needed.height())
