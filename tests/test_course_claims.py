@@ -109,7 +109,7 @@ def test_step_3_layers_go_from_the_whole_image_to_one_score_per_class(tmp_path, 
     assert list(tmp_path.glob("*/hierarchy/gradcam.png"))
 
 
-@pytest.mark.timeout(3600)  # the sweep trains 12 networks: about 7 minutes on 2 idle cores
+@pytest.mark.timeout(3600)  # the sweep trains 12 networks: about 14 minutes on 2 idle cores
 def test_step_4_hand_crafted_features_win_on_little_data_and_the_cnn_on_much(tmp_path, capsys):
     summary = run_step(4, tmp_path, capsys)
     curves = {name: dict(zip(c["per_class"], c["mean"])) for name, c in summary["curves"].items()}
