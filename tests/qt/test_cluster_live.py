@@ -16,6 +16,7 @@ from cvstudio.core.cells import CellDone, CellEpoch, CellFailed, CellStarted, Ce
 from cvstudio.core.scaling import ScalingPoint, ScalingStarted
 from cvstudio.core.tasks import Cancelled
 from cvstudio.core.training import EpochEnd
+from cvstudio.testing import write_tiny_experiment
 from cvstudio.qt.panels.cell_curves import FADED_ALPHA, KEPT_FINISHED
 from cvstudio.qt.panels.scaling import ScalingView
 from cvstudio.qt.theme import LIGHT
@@ -161,26 +162,7 @@ def test_stopping_the_study_stops_the_running_cells(view):
 
 # --- the window, with the cells run here by an executor that tells of them as the Ray executor does ----------
 
-STUDY = """
-title = "Tiny scaling on a cluster"
-[study]
-kind = "scaling"
-sizes = [2, 6]
-seeds = 2
-min_steps = 4
-[dataset]
-name = "tiny"
-params = { per_class = 16 }
-[split]
-val = 0.25
-test = 0.25
-[[deep]]
-label = "MLP"
-model = "mlp"
-epochs = EPOCHS
-batch_size = 4
-device = "cpu"
-"""
+TINY = {"dataset": {"name": "tiny", "params": {"per_class": 16}}, "classical": None}  # networks only, 16 per class
 
 
 class AsOnACluster:
@@ -216,8 +198,8 @@ class AsOnACluster:
 def cluster_window(make_window, tmp_path, monkeypatch):
     def make(epochs: int = 2, executor: AsOnACluster | None = None):
         monkeypatch.setattr(cells, "ray_executor", lambda address: executor or AsOnACluster())
-        path = tmp_path / "scaling.toml"
-        path.write_text(STUDY.replace("EPOCHS", str(epochs)), encoding="utf-8")
+        path = write_tiny_experiment(tmp_path / "scaling.toml", study="scaling", epochs=epochs, **TINY,
+                                     deep=[{"label": "MLP", "model": "mlp", "batch_size": 4}])
         window = make_window(path=path)
         window.experiment.set_cluster("10.0.0.5:6379")
         return window
@@ -273,36 +255,10 @@ def test_cancel_during_a_cluster_study_stops_it_and_the_view_says_cancelled(qtbo
     assert [c.state for c in view.cells.cells.values()] == ["stopped"]
 
 
-ARCHITECTURES = """
-title = "Tiny architectures on a cluster"
-[study]
-kind = "architectures"
-repeats = 1
-[dataset]
-name = "tiny"
-params = { per_class = 16 }
-[split]
-val = 0.25
-test = 0.25
-[[deep]]
-label = "MLP"
-model = "mlp"
-epochs = 2
-batch_size = 8
-device = "cpu"
-[[deep]]
-label = "LeNet-5"
-model = "lenet5"
-epochs = 2
-batch_size = 8
-device = "cpu"
-"""
-
-
 def test_an_architectures_study_on_a_cluster_draws_each_networks_epochs(qtbot, make_window, tmp_path, monkeypatch):
     monkeypatch.setattr(cells, "ray_executor", lambda address: AsOnACluster())
-    path = tmp_path / "architectures.toml"
-    path.write_text(ARCHITECTURES, encoding="utf-8")
+    path = write_tiny_experiment(tmp_path / "architectures.toml", study={"kind": "architectures", "repeats": 1}, **TINY,
+                                 deep=[{"label": "MLP", "model": "mlp"}, {"label": "LeNet-5", "model": "lenet5"}])
     window = make_window(path=path)
     window.experiment.set_cluster("10.0.0.5:6379")
     view = window.study_view
