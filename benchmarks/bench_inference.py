@@ -9,16 +9,17 @@
   (listing, decoding, preprocessing and printing included) / images/s of a bare session of the same file
   on the same images already decoded and preprocessed, both in batches of 32; goal: at least 0.6.
 - ``folder_vs_ceiling``: the same ``cvstudio predict`` images/s / the rate of its slower stage, the lower of
-  decoding the files alone with a thread per core and the bare session: no pipeline of the two can go
+  decoding the files alone as cvstudio does and the bare session: no pipeline of the two can go
   faster than its slower stage; goal: at least 0.8.
 - ``folder_vs_shared_cores``: the same images/s / the rate of doing both stages on the same cores, one
   after the other (``1 / (1/decode + 1/session)``): both stages use every core, so on a machine where
   neither has cores of its own this is the ceiling the pipeline can reach; 1 means no time is lost
   around the two stages.
 - ``decode_vs_bare_loop``: images/s of decoding the same PNG files alone as cvstudio does (a thread per
-  core, each reading a chunk of files) / images/s of a bare single-threaded ``cv2.imread`` loop: the
-  parallel speed-up left after cvstudio's checks (header size, alpha, 16-bit, RGB order) and the
-  hand-overs between threads; at best the number of free cores.
+  core, each reading a chunk of files, or one thread for files that decode in less than
+  :data:`~cvstudio.core.image_files.CHEAP_READ_S` each, as these 32×32 PNGs do) / images/s of a bare
+  single-threaded ``cv2.imread`` loop: what is left after cvstudio's checks (header size, alpha, 16-bit,
+  RGB order) and, for larger files, the parallel speed-up; at best the number of free cores.
 
 Every figure is the median of interleaved pairs (see :mod:`pairs`).
 """
@@ -144,7 +145,7 @@ def folder_ratios(registry, root: Path, images: int, pairs: int) -> dict[str, di
 
 
 def decode_rate(paths: list[Path]) -> float:
-    """Images/s of decoding the files alone as cvstudio does, on a thread per core (:func:`read_many`)."""
+    """Images/s of decoding the files alone as cvstudio does (:func:`read_many`)."""
     start = time.perf_counter()
     read_many(paths, read_image)
     return len(paths) / (time.perf_counter() - start)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from cvstudio.core.image_files import UnreadableImage, quiet_opencv, read_image
+from cvstudio.core.image_files import CHEAP_READ_S, UnreadableImage, quiet_opencv, read_image, timed_reads
 from cvstudio.core.inference import Prediction, Predictor
 from cvstudio.core.sessions import InferenceError
 from cvstudio.core.tasks import Progress, TaskState
@@ -97,7 +97,9 @@ def predict_stream(
 
     A thread pool (one thread per core: OpenCV and numpy release the GIL) reads and prepares whole batches
     ahead of the model, never more than a few, so a folder of any size takes bounded memory and ``paths``
-    may be a lazy iterator. Each task hands over one ready model input: the model never waits on copying.
+    may be a lazy iterator. Files that decode faster than :data:`CHEAP_READ_S` each are prepared one batch
+    at a time, on one thread beside the model's: more threads would spend their time handing each other
+    the GIL. Each task hands over one ready model input: the model never waits on copying.
     Batches hold ``batch_size`` files for models with a dynamic batch dimension and the model's own batch
     size otherwise (a batch shortened by unreadable files is padded by :meth:`Predictor.run`). An
     unreadable file gets an error, not a crash.
@@ -133,40 +135,54 @@ class _PreparedBatch:
     files: list[Path]
     errors: list[str | None]
     inputs: np.ndarray | None
+    seconds_each: float  # to read one file (the first one left out: it warms the decoder up)
 
 
 def _batches_in_order(
     predictor: Predictor, paths: Iterable[Path], step: int, ahead: int, workers: int
 ) -> Iterator[_PreparedBatch]:
-    """Batches of ``step`` files, prepared by ``workers`` threads, in order, at most ``ahead`` batches early."""
+    """Batches of ``step`` files, prepared by ``workers`` threads, in order, at most ``ahead`` batches early.
+
+    One thread prepares the first batches; the others join only if its files are not cheap to read.
+    """
     pending: deque[Future] = deque()
     source = iter(paths)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cvstudio-decode")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cvstudio-decode")
+    pools, early = [pool], min(ahead, 2)
     try:
         while True:
-            while len(pending) < ahead:
+            while len(pending) < early:
                 files = list(itertools.islice(source, step))
                 if not files:
                     break
                 pending.append(pool.submit(_prepare_batch, predictor, files))
             if not pending:
                 return
-            yield pending.popleft().result()
+            batch = pending.popleft().result()
+            if len(pools) == 1 and workers > 1 and batch.seconds_each >= CHEAP_READ_S:
+                pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cvstudio-decode")
+                pools.append(pool)
+                early = ahead
+            yield batch
     finally:
         for future in pending:
             future.cancel()
-        pool.shutdown(wait=True)
+        for pool in pools:
+            pool.shutdown(wait=True)
 
 
 def _prepare_batch(predictor: Predictor, files: list[Path]) -> _PreparedBatch:
-    images, errors = [], []
-    for path in files:
-        try:
-            images.append(read_image(path))
-            errors.append(None)
-        except UnreadableImage as reason:  # the reason only: the result names its file
-            errors.append(str(reason))
-    return _PreparedBatch(files, errors, predictor.prepare(images) if images else None)
+    read, seconds_each = timed_reads(files, _read_or_reason)
+    images = [image for image, _ in read if image is not None]
+    return _PreparedBatch(files, [error for _, error in read], predictor.prepare(images) if images else None,
+                          seconds_each)
+
+
+def _read_or_reason(path: Path) -> tuple[np.ndarray | None, str | None]:
+    try:
+        return read_image(path), None
+    except UnreadableImage as reason:  # the reason only: the result names its file
+        return None, str(reason)
 
 
 def _predicted(predictor: Predictor, batch: _PreparedBatch, topk: int) -> Iterator[FileResult]:

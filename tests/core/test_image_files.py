@@ -1,10 +1,13 @@
 """Reading one image file: RGB or OpenCV's BGR on request, and every failure a reason, not a crash."""
 
+import threading
+import time
+
 import cv2
 import numpy as np
 import pytest
 
-from cvstudio.core.image_files import UnreadableImage, read_image, read_many
+from cvstudio.core.image_files import CHEAP_READ_S, UnreadableImage, read_image, read_many
 
 
 @pytest.fixture
@@ -37,7 +40,21 @@ def test_a_file_that_cannot_be_an_image_says_why(tmp_path, make, reason):
         read_image(path)
 
 
-def test_many_files_are_read_in_order_on_several_threads(red_png, tmp_path):
+def test_many_slow_files_are_read_in_order_on_several_threads(tmp_path):
+    paths = [tmp_path / f"{i}.png" for i in range(40)]
+    threads = set()
+
+    def read(path):
+        threads.add(threading.current_thread().name)
+        time.sleep(20 * CHEAP_READ_S)
+        return path.name
+
+    assert read_many(paths, read, workers=3) == [path.name for path in paths]
+    assert len({name for name in threads if name.startswith("cvstudio-read")}) > 1
+
+
+def test_cheap_files_are_read_on_the_calling_thread(red_png, tmp_path):
+    """Tiny PNGs decode faster on one thread than on several handing the GIL to each other."""
     paths = [red_png, tmp_path / "missing.png"] * 20
 
     def read(path):
@@ -46,4 +63,8 @@ def test_many_files_are_read_in_order_on_several_threads(red_png, tmp_path):
         except UnreadableImage as reason:
             return str(reason)
 
-    assert read_many(paths, read, workers=3) == [read(path) for path in paths]
+    expected = [read(path) for path in paths]
+    on_threads = []
+    assert read_many(paths, lambda path: on_threads.append(threading.current_thread()) or read(path),
+                     workers=3) == expected
+    assert set(on_threads) == {threading.current_thread()}

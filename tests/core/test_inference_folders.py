@@ -1,13 +1,16 @@
 """Folder prediction: parallel, batched and streamed, with the same answers as one image at a time."""
 
 import itertools
+import threading
+import time
 
 import cv2
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from cvstudio.core.image_files import UnreadableImage, read_image
+from cvstudio.core import inference_jobs
+from cvstudio.core.image_files import CHEAP_READ_S, UnreadableImage, read_image
 from cvstudio.core.inference import Predictor
 from cvstudio.core.inference_jobs import (
     CsvWriter,
@@ -94,6 +97,29 @@ def test_parallel_batched_prediction_matches_one_file_at_a_time(tmp_path, folder
     assert same(got, expected)
     assert sum(r.error is not None for r in got) == 5 and all("not a readable image" in r.error
                                                               for r in got if r.error)
+
+
+@pytest.mark.parametrize("seconds_each,threads", [(0, 1), (20 * CHEAP_READ_S, 3)])
+def test_only_files_slow_to_read_are_prepared_on_several_threads(tmp_path, folder, monkeypatch, seconds_each,
+                                                                threads):
+    """Cheap files would go slower on several threads, which spend their time handing each other the GIL."""
+    predictor = Predictor(mean_colour_model(tmp_path / "colour.onnx"), provider="cpu")
+    paths = list_images([folder])
+    decoded = {path: error or read_image(path) for path, _, error in sequential(predictor, paths, topk=1)}
+    seen = set()
+
+    def read(path):  # the files decoded once already: as cheap as a file can be, or slow on purpose
+        seen.add(threading.current_thread().name)
+        if seconds_each:
+            time.sleep(seconds_each)
+        if isinstance(decoded[path], str):
+            raise UnreadableImage(decoded[path])
+        return decoded[path]
+
+    monkeypatch.setattr(inference_jobs, "read_image", read)
+    got = list(predict_stream(predictor, paths, TaskState(), topk=3, batch_size=4, workers=3))
+    assert same(got, sequential(predictor, paths, topk=3))
+    assert len(seen) == threads
 
 
 def test_a_fixed_batch_model_gets_full_batches_and_the_same_answers(tmp_path, folder):
