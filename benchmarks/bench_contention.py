@@ -1,14 +1,14 @@
 """Training on a busy machine: the app's VGG-style training with one other CPU-bound process beside it.
 
-Each training is a fresh ``cvstudio run`` process, as a user starts it (so it gets the thread settings
-that cvstudio's entry points make before torch is imported); the competing process is a Python busy
-loop this benchmark starts and stops itself. Each round measures, back to back:
+Each training is a fresh ``cvstudio run`` process, as a user starts it; the competing process is a
+Python busy loop this benchmark starts and stops itself. Each round measures, back to back:
 
 - ``cvstudio run`` alone and beside the busy process: ``train_under_contention`` = busy / alone
   (the fair share of a machine with one other busy process is 0.5 on two cores; goal: at least 0.4);
-- the same engine started without those settings (torch's defaults, as before them), alone and beside
-  the busy process: ``train_under_contention_defaults`` and ``train_idle_vs_defaults`` = cvstudio alone /
-  defaults alone (the settings must not cost anything on an idle machine: about 1 or above).
+- the same with torch's thread count fixed at its default (``OMP_NUM_THREADS``, which turns off
+  :class:`~cvstudio.core.threads.FreeCoreThreads`: torch as it trains without cvstudio's care), alone
+  and beside the busy process: ``train_under_contention_defaults`` and ``train_idle_vs_defaults`` =
+  cvstudio alone / defaults alone (cvstudio's care must not cost anything on an idle machine: about 1).
 
 Every figure is the median of the rounds (see :mod:`pairs`); ``train_contention_images_per_s`` gives
 each side's median.
@@ -25,35 +25,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cvstudio.core.threads import CPU_THREAD_SETTINGS
+import torch
+
 from cvstudio.testing import write_tiny_experiment
 from pairs import Ratio, interleaved
 
 LABEL = "VGG-style CNN"
-# The engine as `cvstudio run` drives it, minus the entry point's settings: torch's own defaults.
-DEFAULTS_CHILD = """
-import sys
-from cvstudio.core.experiment import load_experiment, run_experiment
-from cvstudio.core.runs import RunStore
-from cvstudio.core.tasks import TaskState, drain
-from cvstudio.plugins import load_registry
-registry = load_registry(autoload=False)
-experiment = load_experiment(sys.argv[1], registry)
-drain(run_experiment(experiment, registry, RunStore(sys.argv[2]).create("contention"), TaskState()))
-"""
 BUSY_LOOP = "while True: pass"
 
 
 def _train(lesson: Path, workdir: Path, defaults: bool, busy: bool) -> float:
     """Images/s of one training in a fresh process, beside a busy loop if ``busy``."""
     runs = Path(tempfile.mkdtemp(dir=workdir))
-    command = ([sys.executable, "-c", DEFAULTS_CHILD, str(lesson), str(runs)] if defaults else
-               [sys.executable, "-m", "cvstudio", "run", str(lesson), "--out", str(runs)])
-    # Neither child inherits the settings: the defaults child must run without them, cvstudio must make them.
-    env = {k: v for k, v in os.environ.items() if k not in CPU_THREAD_SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if defaults:
+        env["OMP_NUM_THREADS"] = str(torch.get_num_threads())  # torch's own default, held fixed
     competitor = subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) if busy else None
     try:
-        subprocess.run(command, check=True, capture_output=True, timeout=900, env=env)
+        subprocess.run([sys.executable, "-m", "cvstudio", "run", str(lesson), "--out", str(runs)],
+                       check=True, capture_output=True, timeout=900, env=env)
     finally:
         if competitor is not None:
             competitor.kill()

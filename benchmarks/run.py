@@ -17,10 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cvstudio.core.threads import prepare_cpu_threads  # noqa: E402
 from pairs import describe, machine  # noqa: E402
-
-prepare_cpu_threads()  # the in-process benchmarks run torch as the app does
 
 GROUPS = ("hog", "training", "contention", "gui", "first_curve", "inference", "datasets", "ddp", "cluster")
 LAZY_IMPORT_CHECK = """

@@ -30,9 +30,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()  # a packaged app starts the child processes of long fits through here
-    from cvstudio.core.threads import prepare_cpu_threads
-
-    prepare_cpu_threads()  # before anything imports torch: the app, every command and the studies they run
     parser = build_parser()
     args = parser.parse_args(argv)
     command = "selftest" if args.selftest else args.command or "gui"

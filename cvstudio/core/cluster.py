@@ -40,7 +40,6 @@ from cvstudio.core.plugin_shipping import (
     WorkerPluginError,
 )
 from cvstudio.core.tasks import Cancelled, TaskState
-from cvstudio.core.threads import CPU_THREAD_SETTINGS
 from cvstudio.core.training import EpochEnd
 from cvstudio.plugins import UnknownComponentError
 
@@ -82,7 +81,7 @@ class RayCells:
         pending, connected_here = [], False
         try:
             shipment = ship_plugins(context.registry, experiment, staging)
-            runtime_env: dict[str, Any] = {"env_vars": dict(CPU_THREAD_SETTINGS)}
+            runtime_env: dict[str, Any] = {}
             if shipment.py_modules:  # an empty list stops Ray's workers from starting
                 runtime_env["py_modules"] = list(shipment.py_modules)
             connected_here = connect(self.options.address, runtime_env)

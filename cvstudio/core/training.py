@@ -22,6 +22,7 @@ from cvstudio.core.devices import DEVICE_CHOICES, resolve_device
 from cvstudio.core.evaluation import Evaluation, evaluate
 from cvstudio.core.runs import atomic_write
 from cvstudio.core.tasks import Progress, TaskState
+from cvstudio.core.threads import FreeCoreThreads
 from cvstudio.specs import ModelSpec, Param, SpecError
 
 TRAINING_PARAMS = (
@@ -214,8 +215,12 @@ def train_model(
     DistributedDataParallel; ``checkpoint_path`` is then given to process 0 only.
     """
     world = distributed.current()
-    events = _train(spec, model_params, dataset, split, config, state, pipeline, checkpoint_path, world)
-    return (yield from (events if world is None else world.guard(events)))
+    threads = FreeCoreThreads()  # a browser or a video call taking a core slows training by its share only
+    events = _train(spec, model_params, dataset, split, config, state, pipeline, checkpoint_path, world, threads)
+    try:
+        return (yield from (events if world is None else world.guard(events)))
+    finally:
+        threads.restore()
 
 
 def _train(
@@ -228,6 +233,7 @@ def _train(
     pipeline: str,
     checkpoint_path: Path | None,
     world: distributed.World | None,
+    threads: FreeCoreThreads,
 ) -> Generator[TrainingEvent, None, DeepResult]:
     import torch
 
@@ -276,6 +282,7 @@ def _train(
         loss_sum = correct = seen = 0.0
         for batch in range(batches):
             state.check()
+            threads.check()
             batch_start = time.perf_counter()
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size if batch + 1 < batches else None]
             batch_images = len(index)

@@ -1,33 +1,120 @@
-"""torch's threads sleep while they wait, set by every entry point before torch is imported."""
+"""torch trains on as many threads as other programs leave cores free, and gives its count back after."""
 
 import os
-import subprocess
-import sys
 
-from cvstudio.core.threads import prepare_cpu_threads, usable_cores
+import pytest
+import torch
 
-ENTRY_POINT = """
-import contextlib, io, os, sys
-from cvstudio.cli import main
-with contextlib.redirect_stdout(io.StringIO()):
-    main(["plugins"])
-print("torch" in sys.modules, os.environ.get("OMP_WAIT_POLICY"))
-"""
+from cvstudio.core import training
+from cvstudio.core.data import stratified_split
+from cvstudio.core.tasks import TaskState
+from cvstudio.core.threads import CHECK_EVERY_S, FreeCoreThreads, cpu_seconds, usable_cores
+from cvstudio.core.training import BatchEnd, TrainConfig, train_model
+from cvstudio.testing import make_tiny_dataset
 
 
-def test_threads_wait_passively_unless_the_user_chose_otherwise():
-    environ = {}
-    prepare_cpu_threads(environ)
-    assert environ == {"OMP_WAIT_POLICY": "PASSIVE"}
-    chosen = {"OMP_WAIT_POLICY": "ACTIVE"}
-    prepare_cpu_threads(chosen)
-    assert chosen == {"OMP_WAIT_POLICY": "ACTIVE"}
+class Machine:
+    """A clock and the CPU seconds used so far: ``others`` cores busy with other programs, this process one."""
+
+    def __init__(self) -> None:
+        self.now = self.busy = self.ours = 0.0
+        self.others = 0.0
+
+    def run(self, seconds: float) -> None:
+        self.now += seconds
+        self.ours += seconds
+        self.busy += seconds * (1 + self.others)
+
+    def read(self) -> tuple[float, float]:
+        return self.busy, self.ours
 
 
-def test_the_command_line_sets_the_wait_policy_before_torch_is_imported():
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", ENTRY_POINT], capture_output=True, text=True, env=env, check=True)
-    assert out.stdout.split() == ["False", "PASSIVE"]
+@pytest.fixture
+def four_threads(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    yield
+    torch.set_num_threads(before)
+
+
+def watched(machine: Machine) -> FreeCoreThreads:
+    return FreeCoreThreads(machine.read, lambda: machine.now, cores=4)
+
+
+def test_torch_gets_the_cores_others_leave_free_and_never_more_than_it_had(four_threads):
+    machine = Machine()
+    threads = watched(machine)
+    for others, expected in [(0.0, 4), (1.0, 3), (2.6, 1), (3.9, 1), (0.2, 4)]:
+        machine.others = others
+        machine.run(CHECK_EVERY_S)
+        threads.check()
+        assert torch.get_num_threads() == expected, f"{others} cores busy elsewhere"
+    threads.restore()
+    assert torch.get_num_threads() == 4
+
+
+def test_it_looks_only_every_half_second(four_threads):
+    machine = Machine()
+    threads = watched(machine)
+    machine.others = 3.0
+    machine.run(CHECK_EVERY_S / 2)
+    threads.check()
+    assert torch.get_num_threads() == 4
+    machine.run(CHECK_EVERY_S / 2)
+    threads.check()
+    assert torch.get_num_threads() == 1
+
+
+def test_a_count_chosen_by_someone_else_stands(four_threads):
+    machine = Machine()
+    threads = watched(machine)
+    machine.others = 2.0
+    machine.run(CHECK_EVERY_S)
+    threads.check()
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(3)  # a study giving each of its cells its own threads, say
+    machine.others = 0.0
+    machine.run(CHECK_EVERY_S)
+    threads.check()
+    threads.restore()
+    assert torch.get_num_threads() == 3
+
+
+def test_omp_num_threads_is_the_users_choice(four_threads, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    machine = Machine()
+    threads = watched(machine)
+    machine.others = 3.0
+    machine.run(CHECK_EVERY_S)
+    threads.check()
+    threads.restore()
+    assert torch.get_num_threads() == 4
+
+
+def test_a_training_uses_one_thread_beside_busy_programs_and_gives_the_cores_back(four_threads, monkeypatch,
+                                                                                cvstudio_registry):
+    machine = Machine()
+    machine.others = 3.0
+    monkeypatch.setattr(training, "FreeCoreThreads", lambda: watched(machine))
+    dataset = make_tiny_dataset(classes=3, per_class=20, size=16)
+    config = TrainConfig.from_params({"epochs": 2, "batch_size": 8}, snapshot_interval_s=60.0)
+    during = []
+    for event in train_model(cvstudio_registry.get("models", "lenet5"), {}, dataset,
+                             stratified_split(dataset.labels, 0.2, 0.2, seed=0), config, TaskState()):
+        if isinstance(event, BatchEnd):
+            during.append(torch.get_num_threads())
+            machine.run(CHECK_EVERY_S)
+    assert during[0] == 4 and set(during[1:]) == {1}
+    assert torch.get_num_threads() == 4
+
+
+def test_cpu_seconds_count_this_process_among_all():
+    busy, ours = cpu_seconds()
+    sum(i * i for i in range(300_000))
+    busy_after, ours_after = cpu_seconds()
+    assert ours_after > ours and busy_after >= busy
+    assert 0 < ours_after <= busy_after + 1
 
 
 def test_usable_cores_is_at_least_one_and_at_most_the_machine():
