@@ -120,3 +120,22 @@ def test_cancel_during_a_study_on_a_local_ray_runtime_stops_it_and_the_view_says
     assert "cancelled" in window.study_view.status.text()
     assert window.study_view.cells.rows.text() == "No cell is training now."
     assert not ray.is_initialized()
+
+
+@pytest.mark.parametrize(("study", "reason"), [
+    (None, "the window trains a head-to-head comparison here, to draw it batch by batch "
+           "(cvstudio run --cluster sends its pipelines to a cluster)."),
+    ("hardware", "a 'hardware' study runs on this computer only (see docs/cluster.md)."),
+])
+def test_what_runs_here_with_a_cluster_chosen_says_so(qtbot, make_window, cvstudio_registry, tmp_path, study,
+                                                      reason):
+    path = write_tiny_experiment(tmp_path / "here.toml", title="Runs here", study=study,
+                                 dataset={"name": "shapes", "params": {"per_class": 8, "image_size": 16, "classes": 3}})
+    window = make_window(path=path, registry=cvstudio_registry)
+    window.experiment.set_cluster("10.0.0.5:6379")  # nothing answers there: it must not be asked
+    with qtbot.waitSignal(window.run_finished, timeout=120000) as finished:
+        window.run()
+        assert window.statusBar().currentMessage() == (
+            f"Running on this computer, not on the Ray cluster '10.0.0.5:6379': {reason}")
+    assert finished.args[0] == "completed", window.banner.message.text()
+    assert "cluster-check" not in window.workers

@@ -105,13 +105,28 @@ class ExperimentController(QObject):
     def cluster_for(self, experiment: Experiment) -> str | None:
         """The Ray cluster ``experiment``'s cells run on: None for this computer (also for a study that runs
         only here)."""
+        return None if self.runs_here_because(experiment) else self.cluster
+
+    def runs_here_because(self, experiment: Experiment) -> str | None:
+        """Why ``experiment`` runs on this computer though a Ray cluster is chosen; None when it goes there
+        or none is chosen."""
         if self.cluster is None:
             return None
+        if experiment.study.name == COMPARE:
+            return ("the window trains a head-to-head comparison here, to draw it batch by batch "
+                    "(cvstudio run --cluster sends its pipelines to a cluster)")
         try:
             check_runs_cells(experiment)
         except ExperimentError:
-            return None  # the head-to-head comparison and the other studies run here, as ever
-        return self.cluster
+            return f"a '{experiment.study.name}' study runs on this computer only (see docs/cluster.md)"
+        return None
+
+    def running_message(self, experiment: Experiment) -> str:
+        """What the status bar says while ``experiment`` runs here: why here, if a cluster is chosen."""
+        reason = self.runs_here_because(experiment)
+        if reason is None:
+            return "Running…"
+        return f"Running on this computer, not on the Ray cluster '{self.cluster}': {reason}."
 
     def save(self) -> None:
         """Remember the forms for the next session, with the file they came from."""

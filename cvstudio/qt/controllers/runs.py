@@ -106,7 +106,7 @@ class RunController(QObject):
         self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.training)
-        window.statusBar().showMessage("Running…")
+        window.statusBar().showMessage(window.experiment.running_message(experiment))
         self.run_started.emit(list(self.runs.values()))
 
     def _run_study(self, experiment: Experiment) -> None:
@@ -154,7 +154,8 @@ class RunController(QObject):
         self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.study_view or window.training)
-        window.statusBar().showMessage("Running…" if address is None else f"Running on the Ray cluster '{address}'…")
+        window.statusBar().showMessage(f"Running on the Ray cluster '{address}'…" if address is not None
+                                       else window.experiment.running_message(experiment))
         self.run_started.emit(list(self.runs.values()))
 
     def focus(self, index: int | None) -> None:
