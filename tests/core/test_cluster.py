@@ -262,6 +262,33 @@ def test_each_pipeline_on_the_cluster_makes_the_run_a_local_run_makes(kind, two_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["compare", "architectures"])
+def test_cancel_while_pipelines_train_on_the_cluster_stops_them_and_keeps_what_finished(kind, two_nodes,
+                                                                                     cvstudio_registry, tmp_path):
+    study = pipelines(kind)
+    for deep in study["deep"]:
+        deep["epochs"] = 400  # seconds of training: still at it when the first epoch comes back
+    experiment = parse_experiment(study, cvstudio_registry)
+
+    def cancel_at_the_first_epoch(event, state):
+        if isinstance(event, CellEpoch):
+            state.cancel()
+
+    run, events, error = run_study(experiment, cvstudio_registry, tmp_path, ray_executor(two_nodes.address),
+                                   stop=cancel_at_the_first_epoch)
+    assert isinstance(error, Cancelled)
+    assert run.status == "cancelled"
+    kept = run.read("summary.json").get("pipelines", {})
+    assert not {"mlp", "wide mlp"} & set(kept)  # neither network finished its 400 epochs
+    assert not ray.is_initialized()
+    ray.init(address=two_nodes.address)
+    try:  # nothing of the study still runs: every CPU of the cluster is free again
+        assert wait_for(lambda: ray.available_resources().get("CPU", 0) == 2)
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.slow
 def test_a_study_whose_events_mailbox_is_lost_goes_on_unwatched_and_finishes(two_nodes, cvstudio_registry, tmp_path):
     experiment = parse_experiment(scaling(), cvstudio_registry)
     executor = ray_executor(two_nodes.address)
