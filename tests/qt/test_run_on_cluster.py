@@ -122,20 +122,61 @@ def test_cancel_during_a_study_on_a_local_ray_runtime_stops_it_and_the_view_says
     assert not ray.is_initialized()
 
 
-@pytest.mark.parametrize(("study", "reason"), [
-    (None, "the window trains a head-to-head comparison here, to draw it batch by batch "
-           "(cvstudio run --cluster sends its pipelines to a cluster)."),
-    ("hardware", "a 'hardware' study runs on this computer only (see docs/cluster.md)."),
-])
-def test_what_runs_here_with_a_cluster_chosen_says_so(qtbot, make_window, cvstudio_registry, tmp_path, study,
-                                                      reason):
-    path = write_tiny_experiment(tmp_path / "here.toml", title="Runs here", study=study,
-                                 dataset={"name": "shapes", "params": {"per_class": 8, "image_size": 16, "classes": 3}})
+def test_a_study_that_runs_only_here_says_so_with_a_cluster_chosen(qtbot, make_window, cvstudio_registry, tmp_path):
+    path = write_tiny_experiment(tmp_path / "here.toml", title="Runs here", study="hardware")
     window = make_window(path=path, registry=cvstudio_registry)
     window.experiment.set_cluster("10.0.0.5:6379")  # nothing answers there: it must not be asked
     with qtbot.waitSignal(window.run_finished, timeout=120000) as finished:
         window.run()
         assert window.statusBar().currentMessage() == (
-            f"Running on this computer, not on the Ray cluster '10.0.0.5:6379': {reason}")
+            "Running on this computer, not on the Ray cluster '10.0.0.5:6379': "
+            "a 'hardware' study runs on this computer only (see docs/cluster.md).")
     assert finished.args[0] == "completed", window.banner.message.text()
     assert "cluster-check" not in window.workers
+
+
+@pytest.fixture
+def compare_window(make_window, cvstudio_registry, tmp_path):
+    path = write_tiny_experiment(tmp_path / "compare.toml", title="Tiny head-to-head on Ray",
+                                 dataset={"name": "shapes", "params": {"per_class": 16, "image_size": 16, "classes": 3}},
+                                 classical=[{"label": "moments", "features": ["color-moments"],
+                                             "classifier": "logistic-regression"}],
+                                 deep=[{"label": "MLP", "model": "mlp", "batch_size": 4}])
+    return make_window(path=path, registry=cvstudio_registry)
+
+
+def test_a_head_to_head_on_a_cluster_is_one_run_of_every_pipeline(qtbot, compare_window, monkeypatch):
+    """As `cvstudio run --cluster` makes it: each pipeline a cell of one run (the cluster stood in for here)."""
+    from cvstudio.core import cells
+
+    monkeypatch.setattr(cells, "ray_executor", lambda address: cells.InProcess(isolated=True))
+    window = compare_window
+    window.experiment.set_cluster("10.0.0.5:6379")
+    with qtbot.waitSignal(window.run_finished, timeout=120000) as finished:
+        window.run()
+        qtbot.waitUntil(lambda: "deep" in window.workers, timeout=20000)
+        assert window.statusBar().currentMessage() == "Running on the Ray cluster '10.0.0.5:6379'…"
+    assert finished.args[0] == "completed", window.banner.message.text()
+    (run,) = finished.args[1]
+    assert set(run.summary()["pipelines"]) == {"MLP", "moments"}
+    assert set(window.results.evaluations) == {"MLP", "moments"}
+
+
+@pytest.mark.slow
+def test_a_head_to_head_on_a_local_ray_runtime_draws_the_networks_epochs(qtbot, compare_window):
+    ray = pytest.importorskip("ray")
+    window = compare_window
+    window.experiment.set_cluster("local")
+    epochs, progress = [], []  # each epoch as the window hears of it, and what the network's row then says
+    window.epoch_finished.connect(lambda pipeline, metrics: epochs.append((pipeline, metrics["epoch"])))
+    window.epoch_finished.connect(lambda *_: progress.append(window.training.deep.detail.text()))
+    with qtbot.waitSignal(window.run_finished, timeout=300000) as finished:
+        window.run()
+    assert finished.args[0] == "completed", window.banner.message.text()
+    (run,) = finished.args[1]
+    pipelines = run.summary()["pipelines"]
+    assert set(pipelines) == {"MLP", "moments"} and all(record["node"] for record in pipelines.values())
+    assert epochs == [("MLP", 1), ("MLP", 2)]  # each as it ended on its node
+    assert progress == ["epoch 1/2 ended on the cluster", "epoch 2/2 ended on the cluster"]
+    assert set(window.results.evaluations) == {"MLP", "moments"}
+    assert not ray.is_initialized()

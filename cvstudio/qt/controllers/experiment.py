@@ -112,9 +112,6 @@ class ExperimentController(QObject):
         or none is chosen."""
         if self.cluster is None:
             return None
-        if experiment.study.name == COMPARE:
-            return ("the window trains a head-to-head comparison here, to draw it batch by batch "
-                    "(cvstudio run --cluster sends its pipelines to a cluster)")
         try:
             check_runs_cells(experiment)
         except ExperimentError:

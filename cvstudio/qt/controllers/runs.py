@@ -86,6 +86,11 @@ class RunController(QObject):
         if experiment.study.name != COMPARE:
             self._run_study(experiment)
             return
+        address = window.experiment.cluster_for(experiment)
+        if address is not None:
+            self._show_live_view(window.training)
+            self._check_cluster(experiment, address, self._start_comparison_there)
+            return
         parts = {
             "classical": replace(experiment, title=part_title(experiment.title, "classical"), deep=()),
             "deep": replace(experiment, title=part_title(experiment.title, "deep"), classical=()),
@@ -121,17 +126,24 @@ class RunController(QObject):
             self._start_study(experiment, None)
             return
         window.set_study_view(experiment.study.name)
+        if window.study_view is not None:
+            self._show_live_view(window.study_view)
+        self._check_cluster(experiment, address, self._start_study)
+
+    def _check_cluster(self, experiment: Experiment, address: str, start: Any) -> None:
+        """Check the cluster in a worker, then ``start(experiment, executor, address)``; nothing runs if it
+        does not answer."""
+        window = self.window
         self.runs, self.outcomes = {}, {}
         message = (f"Checking the Ray cluster at {address}…" if address != "local"
                    else "Loading Ray to start it on this computer…")
         window.jobs.launch(CLUSTER_CHECK, cluster_executor(address),
-                           partial(self._cluster_checked, experiment, address))
-        if window.study_view is not None:
+                           partial(self._cluster_checked, experiment, address, start))
+        if window.study_view is not None and experiment.study.name != COMPARE:
             window.study_view.say(message)
-            self._show_live_view(window.study_view)
         window.statusBar().showMessage(message)
 
-    def _cluster_checked(self, experiment: Experiment, address: str, worker: Worker) -> None:
+    def _cluster_checked(self, experiment: Experiment, address: str, start: Any, worker: Worker) -> None:
         window = self.window
         if worker.cancelled:
             self._stopped("cancelled before it started: nothing ran")
@@ -141,7 +153,22 @@ class RunController(QObject):
             self._stopped("not run: see the message above")
             window.statusBar().clearMessage()
         else:
-            self._start_study(experiment, worker.result, address)
+            start(experiment, worker.result, address)
+
+    def _start_comparison_there(self, experiment: Experiment, executor: cells.Executor, address: str) -> None:
+        """A head-to-head on a cluster: one run, as ``cvstudio run --cluster`` makes, each pipeline a cell.
+
+        Its networks send their epochs back, not their batches: the Training view draws epoch by epoch.
+        """
+        window = self.window
+        self.runs, self.outcomes = {"deep": window.store.create(experiment.title)}, {}
+        window.jobs.launch("deep", partial(run_experiment, experiment, window.registry, self.runs["deep"],
+                                           executor=executor), self._run_done)
+        for side in (window.training.classical, window.training.deep):
+            side.set(0, f"sent to the Ray cluster '{address}'")
+        self.show_runs(list(self.runs.values()))
+        window.statusBar().showMessage(f"Running on the Ray cluster '{address}'…")
+        self.run_started.emit(list(self.runs.values()))
 
     def _start_study(self, experiment: Experiment, executor: cells.Executor | None, address: str | None = None) -> None:
         window = self.window
@@ -220,9 +247,13 @@ class RunController(QObject):
         elif isinstance(event, ActivationSnapshot):
             window.activations.on_snapshot(event)
             window.features.on_snapshot(event)
-        elif isinstance(event, EpochEnd):
-            window.training.on_epoch(event)
-            self.epoch_finished.emit(event.pipeline, asdict(event))
+        elif isinstance(event, (EpochEnd, cells.CellEpoch)):
+            epoch = event.epoch if isinstance(event, cells.CellEpoch) else event  # a network's, on a cluster
+            window.training.on_epoch(epoch)
+            if slot == "deep" and isinstance(event, cells.CellEpoch):  # no batches come back: epochs are the progress
+                window.training.deep.set(epoch.epoch / epoch.epochs,
+                                         f"epoch {epoch.epoch}/{epoch.epochs} ended on the cluster")
+            self.epoch_finished.emit(epoch.pipeline, asdict(epoch))
         elif isinstance(event, DatasetReady):
             window.results.set_dataset(event.dataset)
             window.activations.set_dataset(event.dataset)
