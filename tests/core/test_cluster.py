@@ -150,9 +150,14 @@ def test_cancel_stops_the_remaining_cells_and_keeps_the_finished_ones(two_nodes,
     kept = run.read("summary.json")["points"]
     assert 2 <= len(kept) < 8
     assert len(run.metrics()) == len(kept)
+    assert_let_go(two_nodes)
+
+
+def assert_let_go(cluster):
+    """The study let go of Ray, and nothing of it still runs: every CPU of the cluster is free again."""
     assert not ray.is_initialized()
-    ray.init(address=two_nodes.address)
-    try:  # nothing of the study still runs: every CPU of the cluster is free again
+    ray.init(address=cluster.address)
+    try:
         assert wait_for(lambda: ray.available_resources().get("CPU", 0) == 2)
     finally:
         ray.shutdown()
@@ -280,12 +285,7 @@ def test_cancel_while_pipelines_train_on_the_cluster_stops_them_and_keeps_what_f
     assert run.status == "cancelled"
     kept = run.read("summary.json").get("pipelines", {})
     assert not {"mlp", "wide mlp"} & set(kept)  # neither network finished its 400 epochs
-    assert not ray.is_initialized()
-    ray.init(address=two_nodes.address)
-    try:  # nothing of the study still runs: every CPU of the cluster is free again
-        assert wait_for(lambda: ray.available_resources().get("CPU", 0) == 2)
-    finally:
-        ray.shutdown()
+    assert_let_go(two_nodes)
 
 
 @pytest.mark.slow

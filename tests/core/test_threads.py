@@ -28,6 +28,12 @@ class Machine:
     def read(self) -> tuple[float, float]:
         return self.busy, self.ours
 
+    def threads_after(self, seconds: float, threads: FreeCoreThreads) -> int:
+        """Let ``seconds`` pass, have ``threads`` look, and say how many threads torch has then."""
+        self.run(seconds)
+        threads.check()
+        return torch.get_num_threads()
+
 
 @pytest.fixture
 def four_threads(monkeypatch):
@@ -47,9 +53,7 @@ def test_torch_gets_the_cores_others_leave_free_and_never_more_than_it_had(four_
     threads = watched(machine)
     for others, expected in [(0.0, 4), (1.0, 3), (2.6, 1), (3.9, 1), (0.2, 4)]:
         machine.others = others
-        machine.run(CHECK_EVERY_S)
-        threads.check()
-        assert torch.get_num_threads() == expected, f"{others} cores busy elsewhere"
+        assert machine.threads_after(CHECK_EVERY_S, threads) == expected, f"{others} cores busy elsewhere"
     threads.restore()
     assert torch.get_num_threads() == 4
 
@@ -58,25 +62,18 @@ def test_it_looks_only_every_half_second(four_threads):
     machine = Machine()
     threads = watched(machine)
     machine.others = 3.0
-    machine.run(CHECK_EVERY_S / 2)
-    threads.check()
-    assert torch.get_num_threads() == 4
-    machine.run(CHECK_EVERY_S / 2)
-    threads.check()
-    assert torch.get_num_threads() == 1
+    assert machine.threads_after(CHECK_EVERY_S / 2, threads) == 4
+    assert machine.threads_after(CHECK_EVERY_S / 2, threads) == 1
 
 
 def test_a_count_chosen_by_someone_else_stands(four_threads):
     machine = Machine()
     threads = watched(machine)
     machine.others = 2.0
-    machine.run(CHECK_EVERY_S)
-    threads.check()
-    assert torch.get_num_threads() == 2
+    assert machine.threads_after(CHECK_EVERY_S, threads) == 2
     torch.set_num_threads(3)  # a study giving each of its cells its own threads, say
     machine.others = 0.0
-    machine.run(CHECK_EVERY_S)
-    threads.check()
+    assert machine.threads_after(CHECK_EVERY_S, threads) == 3
     threads.restore()
     assert torch.get_num_threads() == 3
 
@@ -86,8 +83,7 @@ def test_omp_num_threads_is_the_users_choice(four_threads, monkeypatch):
     machine = Machine()
     threads = watched(machine)
     machine.others = 3.0
-    machine.run(CHECK_EVERY_S)
-    threads.check()
+    assert machine.threads_after(CHECK_EVERY_S, threads) == 4
     threads.restore()
     assert torch.get_num_threads() == 4
 
