@@ -9,6 +9,8 @@ import textwrap
 import pytest
 
 pytest_plugins = ("pytester",)
+# The inner sessions need no display: without "no:xvfb" each started an Xvfb that outlived it.
+INNER_SESSION = ("-p", "no:cacheprovider", "-p", "no:xvfb")
 
 SHELL_PLUGIN = """
 from cvstudio import ClassifierSpec, hookimpl
@@ -45,7 +47,7 @@ def test_cvstudio_registry_ignores_plugin_path_and_user_folder(pytester, tmp_pat
             assert set(cvstudio_registry.plugins) == {"datasets", "features", "classifiers", "models"}
             assert not cvstudio_registry.errors
     """)
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest(*INNER_SESSION).assert_outcomes(passed=1)
 
 
 @pytest.fixture
@@ -67,13 +69,13 @@ AUTHOR_TEST = """
 def test_the_installed_plugin_fixture_loads_through_the_entry_point(pytester, site):
     install(site, "cvstudio-ridge", {"cvstudio_ridge": "cvstudio_ridge"}, SHELL_PLUGIN)
     pytester.makepyfile(AUTHOR_TEST)
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest(*INNER_SESSION).assert_outcomes(passed=1)
 
 
 def test_a_typo_in_the_entry_points_module_fails_the_authors_test(pytester, site):
     install(site, "cvstudio-ridge", {"cvstudio_ridge": "cvstudio_rigde"}, SHELL_PLUGIN)
     pytester.makepyfile(AUTHOR_TEST)
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest(*INNER_SESSION)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*could not load: No module named 'cvstudio_rigde'*"])
 
@@ -81,7 +83,7 @@ def test_a_typo_in_the_entry_points_module_fails_the_authors_test(pytester, site
 def test_a_typo_in_the_entry_points_name_fails_with_the_fix(pytester, site):
     install(site, "cvstudio-ridge", {"cvstudio_rigde": "cvstudio_ridge"}, SHELL_PLUGIN)
     pytester.makepyfile(AUTHOR_TEST)
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest(*INNER_SESSION)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no installed distribution has a 'cvstudio.plugins' entry point named "
                                  "cvstudio_ridge*cvstudio_rigde*pyproject.toml*pip install -e .*"])
