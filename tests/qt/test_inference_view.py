@@ -44,6 +44,13 @@ def panel_with_export(qtbot, make_window, trained_run):
     return window, panel
 
 
+def test_before_a_model_the_size_says_it_is_the_models(make_window):
+    form = make_window().inference.form
+    assert [form.fields[side].text() for side in ("height", "width")] == ["the model's", "the model's"]
+    form.set_values({"height": 32})
+    assert form.fields["height"].text() == "32" and form.values()["height"] == 32
+
+
 def write_video(path, colours_per_frame, size=48):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (size, size))
     assert writer.isOpened()

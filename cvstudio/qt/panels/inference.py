@@ -107,6 +107,8 @@ class InferencePanel(QWidget):
         settings.addWidget(self.topk)
 
         self.form = ParamForm(FORM_PARAMS)
+        for side in ("height", "width"):  # 0 stands for the model's own size, not a size of 0 pixels
+            self.form.fields[side].setSpecialValueText("the model's")
         self.save_config = QPushButton("Apply and save", clicked=self.apply_config,
                                        toolTip="Apply, and save next to the model as <model>.preprocess.json, "
                                                "found again next time")
