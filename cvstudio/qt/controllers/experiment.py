@@ -118,8 +118,11 @@ class ExperimentController(QObject):
             return f"a '{experiment.study.name}' study runs on this computer only (see docs/cluster.md)"
         return None
 
-    def running_message(self, experiment: Experiment) -> str:
-        """What the status bar says while ``experiment`` runs here: why here, if a cluster is chosen."""
+    def running_message(self, experiment: Experiment, address: str | None = None) -> str:
+        """What the status bar says while ``experiment`` runs: on the cluster at ``address``, or here (and why
+        here, if a cluster is chosen)."""
+        if address is not None:
+            return f"Running on the Ray cluster '{address}'…"
         reason = self.runs_here_because(experiment)
         if reason is None:
             return "Running…"

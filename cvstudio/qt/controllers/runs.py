@@ -7,7 +7,7 @@ import threading
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 CLUSTER_CHECK = "cluster-check"  # the job that checks a Ray cluster before a study starts there
 RUN_SLOTS = ("classical", "deep", "study", CLUSTER_CHECK)
+StartOn = Callable[[Experiment, cells.Executor, str], None]  # starts a run on the checked cluster's executor
 STUDY_POINTS = (ScalingPoint, Timing, FeatureSpaceProjected, HierarchyReady, PipelineFinished)  # a study's results
 
 
@@ -130,7 +131,7 @@ class RunController(QObject):
             self._show_live_view(window.study_view)
         self._check_cluster(experiment, address, self._start_study)
 
-    def _check_cluster(self, experiment: Experiment, address: str, start: Any) -> None:
+    def _check_cluster(self, experiment: Experiment, address: str, start: StartOn) -> None:
         """Check the cluster in a worker, then ``start(experiment, executor, address)``; nothing runs if it
         does not answer."""
         window = self.window
@@ -143,7 +144,7 @@ class RunController(QObject):
             window.study_view.say(message)
         window.statusBar().showMessage(message)
 
-    def _cluster_checked(self, experiment: Experiment, address: str, start: Any, worker: Worker) -> None:
+    def _cluster_checked(self, experiment: Experiment, address: str, start: StartOn, worker: Worker) -> None:
         window = self.window
         if worker.cancelled:
             self._stopped("cancelled before it started: nothing ran")
@@ -167,7 +168,7 @@ class RunController(QObject):
         for side in (window.training.classical, window.training.deep):
             side.set(0, f"sent to the Ray cluster '{address}'")
         self.show_runs(list(self.runs.values()))
-        window.statusBar().showMessage(f"Running on the Ray cluster '{address}'…")
+        window.statusBar().showMessage(window.experiment.running_message(experiment, address))
         self.run_started.emit(list(self.runs.values()))
 
     def _start_study(self, experiment: Experiment, executor: cells.Executor | None, address: str | None = None) -> None:
@@ -181,8 +182,7 @@ class RunController(QObject):
         self.focus(window.experiment.chosen)
         self.show_runs(list(self.runs.values()))
         self._show_live_view(window.study_view or window.training)
-        window.statusBar().showMessage(f"Running on the Ray cluster '{address}'…" if address is not None
-                                       else window.experiment.running_message(experiment))
+        window.statusBar().showMessage(window.experiment.running_message(experiment, address))
         self.run_started.emit(list(self.runs.values()))
 
     def focus(self, index: int | None) -> None:
