@@ -93,22 +93,30 @@ def predict_stream(
     predictor: Predictor, paths: Iterable[Path], state: TaskState, topk: int = 5, batch_size: int = FOLDER_BATCH,
     workers: int | None = None,
 ) -> Iterator[FileResult]:
-    """Every file's result in the order given, decoded and preprocessed in parallel while the model runs.
+    """Every file's result in the order given; each batch is read while the model scores the one before.
 
-    A thread pool (one thread per core: OpenCV and numpy release the GIL) reads and prepares whole batches
-    ahead of the model, never more than a few, so a folder of any size takes bounded memory and ``paths``
-    may be a lazy iterator. Files that decode faster than :data:`CHEAP_READ_S` each are prepared one batch
-    at a time, on one thread beside the model's: more threads would spend their time handing each other
-    the GIL. Each task hands over one ready model input: the model never waits on copying.
+    A folder of any size takes bounded memory, and ``paths`` may be a lazy iterator. The model runs on a
+    thread of its own, in ONNX Runtime with Python's GIL released, while this thread reads the next batch
+    and the caller handles the results of the last one. Files that decode faster than
+    :data:`CHEAP_READ_S` each are read on this thread: threads reading beside it would spend more time
+    taking the GIL from each other than they save (32×32 PNGs went at half the speed). Costlier files
+    are read and prepared ahead by a thread pool (one thread per core: OpenCV and numpy release the GIL).
     Batches hold ``batch_size`` files for models with a dynamic batch dimension and the model's own batch
     size otherwise (a batch shortened by unreadable files is padded by :meth:`Predictor.run`). An
     unreadable file gets an error, not a crash.
     """
     workers = workers or usable_cores()
     step = predictor.input.max_batch or batch_size
-    for batch in _batches_in_order(predictor, paths, step, ahead=2 * workers, workers=workers):
-        state.check()
-        yield from _predicted(predictor, batch, topk)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cvstudio-model") as model:
+        scoring: tuple[_PreparedBatch, Future] | None = None
+        for batch in _prepared_batches(predictor, paths, step, workers):
+            state.check()
+            scored = (batch, model.submit(_scores, predictor, batch))
+            if scoring is not None:
+                yield from _predicted(predictor, *scoring, topk)
+            scoring = scored
+        if scoring is not None:
+            yield from _predicted(predictor, *scoring, topk)
 
 
 def predict_files(
@@ -138,37 +146,44 @@ class _PreparedBatch:
     seconds_each: float  # to read one file (the first one left out: it warms the decoder up)
 
 
-def _batches_in_order(
-    predictor: Predictor, paths: Iterable[Path], step: int, ahead: int, workers: int
-) -> Iterator[_PreparedBatch]:
-    """Batches of ``step`` files, prepared by ``workers`` threads, in order, at most ``ahead`` batches early.
+def _prepared_batches(predictor: Predictor, paths: Iterable[Path], step: int, workers: int
+                      ) -> Iterator[_PreparedBatch]:
+    """Batches of ``step`` files, in order: read here while they are cheap, then by ``workers`` threads.
 
-    One thread prepares the first batches; the others join only if its files are not cheap to read.
+    Two costly batches in a row hand the rest to the threads: one could have been slowed by something
+    else on the machine.
     """
-    pending: deque[Future] = deque()
+    batches, costly = _chunks(paths, step), 0
+    for files in batches:
+        batch = _prepare_batch(predictor, files)
+        yield batch
+        costly = costly + 1 if batch.seconds_each >= CHEAP_READ_S else 0
+        if workers > 1 and costly == 2:
+            yield from _prepared_ahead(predictor, batches, ahead=2 * workers, workers=workers)
+            return
+
+
+def _chunks(paths: Iterable[Path], step: int) -> Iterator[list[Path]]:
     source = iter(paths)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cvstudio-decode")
-    pools, early = [pool], min(ahead, 2)
-    try:
-        while True:
-            while len(pending) < early:
-                files = list(itertools.islice(source, step))
-                if not files:
-                    break
-                pending.append(pool.submit(_prepare_batch, predictor, files))
-            if not pending:
-                return
-            batch = pending.popleft().result()
-            if len(pools) == 1 and workers > 1 and batch.seconds_each >= CHEAP_READ_S:
-                pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cvstudio-decode")
-                pools.append(pool)
-                early = ahead
-            yield batch
-    finally:
-        for future in pending:
-            future.cancel()
-        for pool in pools:
-            pool.shutdown(wait=True)
+    while files := list(itertools.islice(source, step)):
+        yield files
+
+
+def _prepared_ahead(predictor: Predictor, batches: Iterator[list[Path]], ahead: int, workers: int
+                    ) -> Iterator[_PreparedBatch]:
+    """The batches prepared by ``workers`` threads, in order, at most ``ahead`` of them early."""
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cvstudio-decode") as pool:
+        try:
+            while True:
+                pending.extend(pool.submit(_prepare_batch, predictor, files)
+                               for files in itertools.islice(batches, ahead - len(pending)))
+                if not pending:
+                    return
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _prepare_batch(predictor: Predictor, files: list[Path]) -> _PreparedBatch:
@@ -185,8 +200,13 @@ def _read_or_reason(path: Path) -> tuple[np.ndarray | None, str | None]:
         return None, str(reason)
 
 
-def _predicted(predictor: Predictor, batch: _PreparedBatch, topk: int) -> Iterator[FileResult]:
-    predictions = iter(predictor.top_batch(predictor.run(batch.inputs), topk) if batch.inputs is not None else ())
+def _scores(predictor: Predictor, batch: _PreparedBatch) -> np.ndarray | None:
+    return predictor.run(batch.inputs) if batch.inputs is not None else None
+
+
+def _predicted(predictor: Predictor, batch: _PreparedBatch, scores: Future, topk: int) -> Iterator[FileResult]:
+    probabilities = scores.result()
+    predictions = iter(predictor.top_batch(probabilities, topk) if probabilities is not None else ())
     for path, error in zip(batch.files, batch.errors):
         yield FileResult(path, None, error) if error is not None else FileResult(path, next(predictions))
 
