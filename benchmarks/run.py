@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from pairs import describe, machine  # noqa: E402
 
-GROUPS = ("hog", "training", "contention", "gui", "first_curve", "inference", "datasets", "ddp", "cluster")
+GROUPS = ("hog", "training", "contention", "gui", "first_curve", "inference", "datasets", "ddp", "cluster", "gpu")
 LAZY_IMPORT_CHECK = """
 import contextlib, io, sys
 from cvstudio.cli import main
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench_datasets import dataset_ratios
     from bench_ddp import ddp_ratios
     from bench_first_curve import first_curve
+    from bench_gpu import gpu_ratios
     from bench_gui import gui_ratios
     from bench_hog import hog_vs_skimage
     from bench_inference import inference_ratios
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         "datasets": lambda: dataset_ratios(pairs, args.quick),
         "ddp": lambda: ddp_ratios(pairs, args.quick),
         "cluster": lambda: cluster_ratios(pairs, args.quick),
+        "gpu": lambda: gpu_ratios(pairs, args.quick),
     }
     before, started = machine(), time.time()
     results: dict[str, object] = {"lazy_import": lazy_import()}
