@@ -93,30 +93,23 @@ def predict_stream(
     predictor: Predictor, paths: Iterable[Path], state: TaskState, topk: int = 5, batch_size: int = FOLDER_BATCH,
     workers: int | None = None,
 ) -> Iterator[FileResult]:
-    """Every file's result in the order given; each batch is read while the model scores the one before.
+    """Every file's result in the order given, the files read batch by batch as the model needs them.
 
-    A folder of any size takes bounded memory, and ``paths`` may be a lazy iterator. The model runs on a
-    thread of its own, in ONNX Runtime with Python's GIL released, while this thread reads the next batch
-    and the caller handles the results of the last one. Files that decode faster than
-    :data:`CHEAP_READ_S` each are read on this thread: threads reading beside it would spend more time
-    taking the GIL from each other than they save (32×32 PNGs went at half the speed). Costlier files
-    are read and prepared ahead by a thread pool (one thread per core: OpenCV and numpy release the GIL).
+    A folder of any size takes bounded memory, and ``paths`` may be a lazy iterator. Files that take
+    less than :data:`CHEAP_READ_S` of CPU each to decode are read on this thread, one batch at a time:
+    threads beside it would spend more time taking Python's GIL from each other than they save (32×32
+    PNGs went at half the speed, and a model on a thread of its own did not pay either). Costlier files
+    are read and prepared ahead by a thread pool (one thread per core: OpenCV and numpy release the
+    GIL), a few batches early, while the model runs here.
     Batches hold ``batch_size`` files for models with a dynamic batch dimension and the model's own batch
     size otherwise (a batch shortened by unreadable files is padded by :meth:`Predictor.run`). An
     unreadable file gets an error, not a crash.
     """
     workers = workers or usable_cores()
     step = predictor.input.max_batch or batch_size
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cvstudio-model") as model:
-        scoring: tuple[_PreparedBatch, Future] | None = None
-        for batch in _prepared_batches(predictor, paths, step, workers):
-            state.check()
-            scored = (batch, model.submit(_scores, predictor, batch))
-            if scoring is not None:
-                yield from _predicted(predictor, *scoring, topk)
-            scoring = scored
-        if scoring is not None:
-            yield from _predicted(predictor, *scoring, topk)
+    for batch in _prepared_batches(predictor, paths, step, workers):
+        state.check()
+        yield from _predicted(predictor, batch, topk)
 
 
 def predict_files(
@@ -143,7 +136,7 @@ class _PreparedBatch:
     files: list[Path]
     errors: list[str | None]
     inputs: np.ndarray | None
-    seconds_each: float  # to read one file (the first one left out: it warms the decoder up)
+    seconds_each: float  # CPU time to read one file (the first one left out: it warms the decoder up)
 
 
 def _prepared_batches(predictor: Predictor, paths: Iterable[Path], step: int, workers: int
@@ -200,13 +193,8 @@ def _read_or_reason(path: Path) -> tuple[np.ndarray | None, str | None]:
         return None, str(reason)
 
 
-def _scores(predictor: Predictor, batch: _PreparedBatch) -> np.ndarray | None:
-    return predictor.run(batch.inputs) if batch.inputs is not None else None
-
-
-def _predicted(predictor: Predictor, batch: _PreparedBatch, scores: Future, topk: int) -> Iterator[FileResult]:
-    probabilities = scores.result()
-    predictions = iter(predictor.top_batch(probabilities, topk) if probabilities is not None else ())
+def _predicted(predictor: Predictor, batch: _PreparedBatch, topk: int) -> Iterator[FileResult]:
+    predictions = iter(predictor.top_batch(predictor.run(batch.inputs), topk) if batch.inputs is not None else ())
     for path, error in zip(batch.files, batch.errors):
         yield FileResult(path, None, error) if error is not None else FileResult(path, next(predictions))
 

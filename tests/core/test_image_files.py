@@ -1,5 +1,6 @@
 """Reading one image file: RGB or OpenCV's BGR on request, and every failure a reason, not a crash."""
 
+import hashlib
 import threading
 import time
 
@@ -7,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cvstudio.core.image_files import CHEAP_READ_S, UnreadableImage, read_image, read_many
+from cvstudio.core.image_files import CHEAP_READ_S, UnreadableImage, read_image, read_many, timed_reads
 
 
 @pytest.fixture
@@ -40,13 +41,32 @@ def test_a_file_that_cannot_be_an_image_says_why(tmp_path, make, reason):
         read_image(path)
 
 
+def busy_for(seconds: float) -> None:
+    """Take ``seconds`` of this thread's CPU time with the GIL released, as decoding a large file does
+    (sleeping takes no CPU time)."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        hashlib.sha256(BUSY_WORK).digest()  # hashlib releases the GIL on large buffers
+
+
+BUSY_WORK = bytes(16 * 1024)
+
+
+def test_reads_are_timed_by_the_cpu_they_take_not_by_the_time_they_wait():
+    """Waiting for the GIL or for a core another program holds says nothing about the files."""
+    paths = [f"{i}.png" for i in range(5)]
+    _, waiting = timed_reads(paths, lambda path: time.sleep(4 * CHEAP_READ_S))
+    _, working = timed_reads(paths, lambda path: busy_for(4 * CHEAP_READ_S))
+    assert waiting < CHEAP_READ_S <= working
+
+
 def test_many_slow_files_are_read_in_order_on_several_threads(tmp_path):
     paths = [tmp_path / f"{i}.png" for i in range(40)]
     threads = set()
 
     def read(path):
         threads.add(threading.current_thread().name)
-        time.sleep(20 * CHEAP_READ_S)
+        busy_for(4 * CHEAP_READ_S)
         return path.name
 
     assert read_many(paths, read, workers=3) == [path.name for path in paths]

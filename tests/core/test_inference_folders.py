@@ -23,6 +23,7 @@ from cvstudio.core.inference_jobs import (
 )
 from cvstudio.core.tasks import Cancelled, TaskState, drain
 
+from test_image_files import busy_for
 from test_inference import save_model
 
 
@@ -99,7 +100,7 @@ def test_parallel_batched_prediction_matches_one_file_at_a_time(tmp_path, folder
                                                               for r in got if r.error)
 
 
-@pytest.mark.parametrize("seconds_each,pool_threads", [(0, 0), (20 * CHEAP_READ_S, 3)])
+@pytest.mark.parametrize("seconds_each,pool_threads", [(0, 0), (4 * CHEAP_READ_S, 3)])
 def test_only_files_slow_to_read_are_prepared_on_other_threads(tmp_path, folder, monkeypatch, seconds_each,
                                                                pool_threads):
     """Cheap files are read where the model runs: other threads would spend their time taking the GIL back.
@@ -113,8 +114,7 @@ def test_only_files_slow_to_read_are_prepared_on_other_threads(tmp_path, folder,
 
     def read(path):  # the files decoded once already: as cheap as a file can be, or slow on purpose
         seen.add(threading.current_thread().name)
-        if seconds_each:
-            time.sleep(seconds_each)
+        busy_for(seconds_each)
         if isinstance(decoded[path], str):
             raise UnreadableImage(decoded[path])
         return decoded[path]
@@ -126,32 +126,6 @@ def test_only_files_slow_to_read_are_prepared_on_other_threads(tmp_path, folder,
     assert same(got, sequential(predictor, paths, topk=3))
     assert threading.current_thread().name in seen
     assert len(seen - {threading.current_thread().name}) == pool_threads
-
-
-def test_the_next_batch_is_read_while_the_model_scores_the_last(tmp_path, folder, monkeypatch):
-    """The model runs on a thread of its own: reading and scoring overlap, and the answers stay the same."""
-    predictor = Predictor(mean_colour_model(tmp_path / "colour.onnx"), provider="cpu")
-    paths = list_images([folder])
-    second_batch_read, model_threads, overlapped = threading.Event(), set(), []
-    read = inference_jobs.read_image
-
-    def reading(path):
-        if path == paths[4]:
-            second_batch_read.set()
-        return read(path)
-
-    def scoring(batch, run=predictor.run):
-        model_threads.add(threading.current_thread().name)
-        if not overlapped:  # the first batch: the second is read meanwhile, or never while this waits
-            overlapped.append(second_batch_read.wait(timeout=10))
-        return run(batch)
-
-    monkeypatch.setattr(inference_jobs, "read_image", reading)
-    monkeypatch.setattr(predictor, "run", scoring)
-    got = list(predict_stream(predictor, paths, TaskState(), topk=3, batch_size=4, workers=1))
-    assert overlapped == [True]
-    assert threading.current_thread().name not in model_threads
-    assert same(got, sequential(Predictor(predictor.path, provider="cpu"), paths, topk=3))
 
 
 def test_a_fixed_batch_model_gets_full_batches_and_the_same_answers(tmp_path, folder):
