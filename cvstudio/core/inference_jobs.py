@@ -95,21 +95,44 @@ def predict_stream(
 ) -> Iterator[FileResult]:
     """Every file's result in the order given, the files read batch by batch as the model needs them.
 
-    A folder of any size takes bounded memory, and ``paths`` may be a lazy iterator. Files that take
-    less than :data:`CHEAP_READ_S` of CPU each to decode are read on this thread, one batch at a time:
-    threads beside it would spend more time taking Python's GIL from each other than they save (32×32
-    PNGs went at half the speed, and a model on a thread of its own did not pay either). Costlier files
-    are read and prepared ahead by a thread pool (one thread per core: OpenCV and numpy release the
-    GIL), a few batches early, while the model runs here.
+    A folder of any size takes bounded memory, and ``paths`` may be a lazy iterator. The first batches
+    are read on this thread, and timed with the model: threads read ahead of the model only where they
+    pay, after two batches in a row say so. A thread per core reads files that take
+    :data:`CHEAP_READ_S` of CPU or more each to decode (OpenCV and numpy release the GIL); one thread
+    reads cheaper files for a model slower than their reading, while it runs here in ONNX Runtime
+    without the GIL. Otherwise reading stays here: threads beside the model would spend more time
+    taking the GIL from each other than they save (32×32 PNGs for an MLP went at 0.6 of the speed).
     Batches hold ``batch_size`` files for models with a dynamic batch dimension and the model's own batch
     size otherwise (a batch shortened by unreadable files is padded by :meth:`Predictor.run`). An
     unreadable file gets an error, not a crash.
     """
     workers = workers or usable_cores()
     step = predictor.input.max_batch or batch_size
-    for batch in _prepared_batches(predictor, paths, step, workers):
+    batches, streak = _chunks(paths, step), 0
+    for files in batches:
+        batch = _prepare_batch(predictor, files)
         state.check()
-        yield from _predicted(predictor, batch, topk)
+        started = time.perf_counter()
+        scores = _scores(predictor, batch)
+        readers = _readers_that_pay(batch, time.perf_counter() - started, workers)
+        yield from _predicted(predictor, batch, scores, topk)
+        streak = streak + 1 if readers else 0
+        if streak == 2:
+            break
+    else:
+        return
+    for batch in _prepared_ahead(predictor, batches, ahead=2 * readers, workers=readers):
+        state.check()
+        yield from _predicted(predictor, batch, _scores(predictor, batch), topk)
+
+
+def _readers_that_pay(batch: _PreparedBatch, model_seconds: float, workers: int) -> int:
+    """How many threads should read ahead of the model, judged from one batch read and scored here."""
+    if workers == 1:
+        return 0
+    if batch.seconds_each >= CHEAP_READ_S:
+        return workers
+    return 1 if model_seconds > batch.seconds_each * len(batch.files) else 0
 
 
 def predict_files(
@@ -137,23 +160,6 @@ class _PreparedBatch:
     errors: list[str | None]
     inputs: np.ndarray | None
     seconds_each: float  # CPU time to read one file (the first one left out: it warms the decoder up)
-
-
-def _prepared_batches(predictor: Predictor, paths: Iterable[Path], step: int, workers: int
-                      ) -> Iterator[_PreparedBatch]:
-    """Batches of ``step`` files, in order: read here while they are cheap, then by ``workers`` threads.
-
-    Two costly batches in a row hand the rest to the threads: one could have been slowed by something
-    else on the machine.
-    """
-    batches, costly = _chunks(paths, step), 0
-    for files in batches:
-        batch = _prepare_batch(predictor, files)
-        yield batch
-        costly = costly + 1 if batch.seconds_each >= CHEAP_READ_S else 0
-        if workers > 1 and costly == 2:
-            yield from _prepared_ahead(predictor, batches, ahead=2 * workers, workers=workers)
-            return
 
 
 def _chunks(paths: Iterable[Path], step: int) -> Iterator[list[Path]]:
@@ -193,8 +199,13 @@ def _read_or_reason(path: Path) -> tuple[np.ndarray | None, str | None]:
         return None, str(reason)
 
 
-def _predicted(predictor: Predictor, batch: _PreparedBatch, topk: int) -> Iterator[FileResult]:
-    predictions = iter(predictor.top_batch(predictor.run(batch.inputs), topk) if batch.inputs is not None else ())
+def _scores(predictor: Predictor, batch: _PreparedBatch) -> np.ndarray | None:
+    return predictor.run(batch.inputs) if batch.inputs is not None else None
+
+
+def _predicted(predictor: Predictor, batch: _PreparedBatch, scores: np.ndarray | None, topk: int
+               ) -> Iterator[FileResult]:
+    predictions = iter(predictor.top_batch(scores, topk) if scores is not None else ())
     for path, error in zip(batch.files, batch.errors):
         yield FileResult(path, None, error) if error is not None else FileResult(path, next(predictions))
 

@@ -3,6 +3,7 @@
 import itertools
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -100,32 +101,49 @@ def test_parallel_batched_prediction_matches_one_file_at_a_time(tmp_path, folder
                                                               for r in got if r.error)
 
 
-@pytest.mark.parametrize("seconds_each,pool_threads", [(0, 0), (4 * CHEAP_READ_S, 3)])
-def test_only_files_slow_to_read_are_prepared_on_other_threads(tmp_path, folder, monkeypatch, seconds_each,
-                                                               pool_threads):
-    """Cheap files are read where the model runs: other threads would spend their time taking the GIL back.
-
-    The first two batches are always read there: they tell how costly the files are.
-    """
+@pytest.mark.parametrize("read_cpu_s,model_s,batch_size,readers", [
+    (0.5 * CHEAP_READ_S, 0, 16, 0),  # cheap files, a model faster than reading them: all on one thread
+    (4 * CHEAP_READ_S, 0, 4, 3),  # files costly to decode: a thread per core
+    (0, 0.005, 4, 1),  # cheap files for a slow model: one thread reads while the model runs
+])
+def test_threads_read_ahead_of_the_model_only_where_they_pay(tmp_path, folder, monkeypatch, read_cpu_s, model_s,
+                                                             batch_size, readers):
+    """Threads reading beside the model would spend their time taking the GIL back from it, unless decoding
+    or the model leaves it free long enough. The first two batches are read where the model runs: they
+    tell which it is."""
     predictor = Predictor(mean_colour_model(tmp_path / "colour.onnx"), provider="cpu")
     paths = list_images([folder])
     decoded = {path: error or read_image(path) for path, _, error in sequential(predictor, paths, topk=1)}
     seen = set()
 
-    def read(path):  # the files decoded once already: as cheap as a file can be, or slow on purpose
+    def read(path):  # the files decoded once already, taking the CPU time asked for
         seen.add(threading.current_thread().name)
-        busy_for(seconds_each)
+        busy_for(read_cpu_s)
         if isinstance(decoded[path], str):
             raise UnreadableImage(decoded[path])
         return decoded[path]
 
+    def model(batch):  # what the model computes, in numpy, as slow as asked for and no slower
+        time.sleep(model_s)
+        logits = batch.mean(axis=(1, 2), dtype=np.float32) / 10
+        exp = np.exp(logits - logits.max(1, keepdims=True))
+        return exp / exp.sum(1, keepdims=True)
+
     monkeypatch.setattr(inference_jobs, "read_image", read)
-    if not seconds_each:  # however busy the machine, a file read in memory is cheap
-        monkeypatch.setattr(inference_jobs, "CHEAP_READ_S", 1.0)
-    got = list(predict_stream(predictor, paths, TaskState(), topk=3, batch_size=4, workers=3))
-    assert same(got, sequential(predictor, paths, topk=3))
+    monkeypatch.setattr(predictor, "run", model)
+    got = list(predict_stream(predictor, paths, TaskState(), topk=3, batch_size=batch_size, workers=3))
+    assert same(got, sequential(Predictor(predictor.path, provider="cpu"), paths, topk=3))
     assert threading.current_thread().name in seen
-    assert len(seen - {threading.current_thread().name}) == pool_threads
+    assert len(seen - {threading.current_thread().name}) == readers
+
+
+@pytest.mark.parametrize("read_cpu_s,model_s,workers,readers", [
+    (CHEAP_READ_S, 0, 4, 4), (CHEAP_READ_S, 1.0, 4, 4), (0.9 * CHEAP_READ_S, 32 * CHEAP_READ_S, 4, 1),
+    (0.9 * CHEAP_READ_S, 0.9 * 32 * 0.9 * CHEAP_READ_S, 4, 0), (1.0, 1.0, 1, 0),
+])
+def test_readers_that_pay_are_judged_from_a_batch_of_32(read_cpu_s, model_s, workers, readers):
+    batch = inference_jobs._PreparedBatch([Path(f"{i}.png") for i in range(32)], [None] * 32, None, read_cpu_s)
+    assert inference_jobs._readers_that_pay(batch, model_s, workers) == readers
 
 
 def test_a_fixed_batch_model_gets_full_batches_and_the_same_answers(tmp_path, folder):
