@@ -16,8 +16,8 @@
   neither has cores of its own this is the ceiling the pipeline can reach; 1 means no time is lost
   around the two stages.
 - ``decode_vs_bare_loop``: images/s of decoding the same PNG files alone as cvstudio does (a thread per
-  core, each reading a chunk of files, or one thread for files that decode in less than
-  :data:`~cvstudio.core.image_files.CHEAP_READ_S` each, as these 32×32 PNGs do) / images/s of a bare
+  core, each reading a chunk of files, or one thread for files that take less than
+  :data:`~cvstudio.core.image_files.CHEAP_READ_S` of CPU each to decode, as these 32×32 PNGs do) / images/s of a bare
   single-threaded ``cv2.imread`` loop: what is left after cvstudio's checks (header size, alpha, 16-bit,
   RGB order) and, for larger files, the parallel speed-up; at best the number of free cores.
 

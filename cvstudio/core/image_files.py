@@ -134,8 +134,8 @@ def read_many(paths: Sequence[Path], read: Callable[[Path], T], stage: str = "de
               workers: int | None = None) -> list[T]:
     """``read(path)`` for every path, in order, on a thread per core (OpenCV decodes without the GIL).
 
-    The first files are read on this thread and timed: when each takes less than :data:`CHEAP_READ_S`,
-    the rest are read here too. Progress goes to whoever listens through
+    The first files are read on this thread and timed: when each takes less than :data:`CHEAP_READ_S`
+    of CPU, the rest are read here too. Progress goes to whoever listens through
     :func:`cvstudio.core.tasks.report_progress`.
     """
     from concurrent.futures import ThreadPoolExecutor
