@@ -21,7 +21,7 @@ import numpy as np
 from cvstudio.core.image_files import CHEAP_READ_S, UnreadableImage, quiet_opencv, read_image, timed_reads
 from cvstudio.core.inference import Prediction, Predictor
 from cvstudio.core.sessions import InferenceError
-from cvstudio.core.tasks import Progress, TaskState
+from cvstudio.core.tasks import Cancelled, Progress, TaskState
 from cvstudio.core.threads import usable_cores
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -139,16 +139,23 @@ def predict_files(
     predictor: Predictor, paths: Iterable[Path], state: TaskState, topk: int = 5, batch_size: int = FOLDER_BATCH,
     total: int | None = None,
 ) -> Generator[Progress, None, list[FileResult]]:
-    """:func:`predict_stream` as an engine job: progress after every batch, every result at the end."""
+    """:func:`predict_stream` as an engine job: progress after every batch, every result at the end.
+
+    Cancelled, it returns the results of the files done so far, in order: a long folder stopped halfway
+    keeps what it classified. ``state.cancelled`` tells the caller that the list stops short.
+    """
     if total is None:
         paths = list(paths)
         total = len(paths)
     step = predictor.input.max_batch or batch_size
     results: list[FileResult] = []
-    for result in predict_stream(predictor, paths, state, topk, batch_size):
-        results.append(result)
-        if len(results) % step == 0 or len(results) == total:
-            yield Progress("inference", "images", len(results), total)
+    try:
+        for result in predict_stream(predictor, paths, state, topk, batch_size):
+            results.append(result)
+            if len(results) % step == 0 or len(results) == total:
+                yield Progress("inference", "images", len(results), total)
+    except Cancelled:
+        pass
     return results
 
 

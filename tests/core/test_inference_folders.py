@@ -22,7 +22,7 @@ from cvstudio.core.inference_jobs import (
     predict_files,
     predict_stream,
 )
-from cvstudio.core.tasks import Cancelled, TaskState, drain
+from cvstudio.core.tasks import TaskState, drain
 
 from test_image_files import busy_for
 from test_inference import save_model
@@ -167,15 +167,19 @@ def test_a_huge_folder_is_streamed_not_loaded(tmp_path, folder):
     stream.close()  # the pool is shut down: no thread keeps reading
 
 
-def test_cancelling_stops_between_batches(tmp_path, folder):
+def test_cancelling_stops_between_batches_and_keeps_what_was_classified(tmp_path, folder):
     predictor = Predictor(mean_colour_model(tmp_path / "colour.onnx"), provider="cpu")
-    state = TaskState()
-    events = predict_files(predictor, list_images([folder]), state, batch_size=4)
+    paths, state = list_images([folder]), TaskState()
+    events = predict_files(predictor, paths, state, batch_size=4)
     first = next(events)
     assert (first.done, first.total) == (4, 60)
     state.cancel()
-    with pytest.raises(Cancelled):
-        drain(events)
+    assert drain(events) == ([], predict_files_done(predictor, paths[:4]))
+    assert state.cancelled
+
+
+def predict_files_done(predictor, paths):
+    return drain(predict_files(predictor, paths, TaskState(), batch_size=4))[1]
 
 
 def test_folders_are_walked_in_sorted_path_order_without_following_folder_links(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from cvstudio.core import inference_jobs
 from cvstudio.core.experiment import parse_experiment, run_experiment
 from cvstudio.core.tasks import TaskState, drain
 from cvstudio.testing import make_tiny_dataset
@@ -100,6 +102,28 @@ def test_a_dropped_folder_is_classified_into_the_table_and_exported_as_csv(qtbot
     assert np.mean([p == t for p, t in zip(predicted, truth)]) >= 0.75
     rows = list(csv.DictReader(panel.export_csv(tmp_path / "out.csv").open()))
     assert [r["label1"] for r in rows][:9] == predicted
+
+
+def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_with_export, tmp_path, monkeypatch):
+    window, panel = panel_with_export
+    dataset = make_tiny_dataset(seed=5)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(200):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), dataset.images[i % len(dataset)][..., ::-1])
+    read = inference_jobs.read_image
+    monkeypatch.setattr(inference_jobs, "read_image", lambda path: (time.sleep(0.01), read(path))[1])  # a slow disk
+    panel.predict_paths([folder])
+    assert not panel.stop_images.isHidden()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=20000)
+    qtbot.mouseClick(panel.stop_images, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
+    done = panel.table.rowCount()
+    assert 0 < done < 200 and done % 32 == 0  # stopped between batches
+    assert [panel.table.item(row, 0).text() for row in range(done)] == [f"{i:03d}.png" for i in range(done)]
+    assert panel.info.text() == f"Stopped after {done} files: {done} classified."
+    assert panel.stop_images.isHidden() and panel.progress.isHidden()
+    assert not window.banner.isVisible()
 
 
 def test_a_missing_camera_is_shown_as_an_error_and_the_view_keeps_working(qtbot, panel_with_export):

@@ -122,11 +122,16 @@ class InferencePanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.progress = QProgressBar(visible=False)
+        self.stop_images = name_widget(QPushButton("Stop", visible=False, clicked=self.stop_classifying,
+                                                   toolTip="Stop classifying: the files done so far stay in the table"),
+                                       "stop-images", "Stop classifying")
+        self.images_job: Worker | None = None
         images = QGroupBox("Images: drop files or folders here")
         images_buttons, table_buttons = QHBoxLayout(), QHBoxLayout()  # two rows: the view fits beside the others
         for text, slot in (("Open images…", self.choose_images), ("Open folder…", self.choose_folder)):
             images_buttons.addWidget(QPushButton(text, clicked=slot))
         table_buttons.addWidget(self.progress, 1)
+        table_buttons.addWidget(self.stop_images)
         table_buttons.addStretch()
         table_buttons.addWidget(QPushButton("Export CSV…", clicked=lambda: self.export_csv()))
         images_layout = QVBoxLayout(images)
@@ -311,10 +316,18 @@ class InferencePanel(QWidget):
 
         self.progress.setVisible(True)
         self.progress.setValue(0)
-        self.launch("inference-images", job, self._images_done)
+        self.stop_images.setVisible(True)
+        self.images_job = self.launch("inference-images", job, self._images_done)
+
+    @Slot()
+    def stop_classifying(self) -> None:
+        if self.images_job is not None:
+            self.images_job.cancel()
 
     def _images_done(self, worker: Worker) -> None:
+        self.images_job = None
         self.progress.setVisible(False)
+        self.stop_images.setVisible(False)
         self.results = worker.result or []
         self.table.setRowCount(len(self.results))
         for row, result in enumerate(self.results):
@@ -328,8 +341,10 @@ class InferencePanel(QWidget):
         self.table.resizeColumnsToContents()
         unreadable = [SkippedFile(str(r.path), r.error or "")
                       for r in self.results if r.prediction is None]
+        classified = len(self.results) - len(unreadable)
         self.info.setText("\n".join(filter(None, [
-            f"{len(self.results) - len(unreadable)} of {len(self.results)} files classified.",
+            f"Stopped after {len(self.results)} files: {classified} classified." if worker.state.cancelled else
+            f"{classified} of {len(self.results)} files classified.",
             describe_skipped(unreadable)])))
 
     def export_csv(self, path: Path | None = None) -> Path | None:
