@@ -97,9 +97,10 @@ def predict_stream(
 
     A folder of any size takes bounded memory, and ``paths`` may be a lazy iterator. The first batches
     are read on this thread, and timed with the model: threads read ahead of the model only where they
-    pay, once two batches in a row say so. A thread per core reads files that take :data:`CHEAP_READ_S`
-    of CPU or more each to decode (OpenCV and numpy release the GIL); one thread reads cheaper files for
-    a model slower than their reading, while it runs here in ONNX Runtime without the GIL. Otherwise reading stays here: threads beside the model would spend more time
+    pay. A thread per core reads files that take :data:`CHEAP_READ_S` of CPU or more each to decode
+    (OpenCV and numpy release the GIL), from the second batch on; one thread reads cheaper files for a
+    model slower than their reading, while it runs here in ONNX Runtime without the GIL, once two
+    batches in a row say so (the model's first run pays for its warm-up). Otherwise reading stays here: threads beside the model would spend more time
     taking the GIL from each other than they save (32×32 PNGs decoded at 0.42 of the speed on two).
     Batches hold ``batch_size`` files for models with a dynamic batch dimension and the model's own batch
     size otherwise (a batch shortened by unreadable files is padded by :meth:`Predictor.run`). An
@@ -116,7 +117,7 @@ def predict_stream(
         readers = _readers_that_pay(batch, time.perf_counter() - started, workers)
         yield from _predicted(predictor, batch, scores, topk)
         streak = streak + 1 if readers else 0
-        if streak == 2:  # one batch cannot tell: the model's first run warms it up, a GC pause costs CPU
+        if readers > 1 or streak == 2:  # decoding's CPU time tells at once; a model's first run warms it up
             break
     else:
         return

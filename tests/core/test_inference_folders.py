@@ -109,8 +109,8 @@ def test_parallel_batched_prediction_matches_one_file_at_a_time(tmp_path, folder
 def test_threads_read_ahead_of_the_model_only_where_they_pay(tmp_path, folder, monkeypatch, read_cpu_s, model_s,
                                                              batch_size, readers):
     """Threads reading beside the model would spend their time taking the GIL back from it, unless decoding
-    or the model leaves it free long enough. The first two batches are read where the model runs: they
-    tell which it is."""
+    or the model leaves it free long enough. The first batches are read where the model runs: they tell
+    which it is."""
     predictor = Predictor(mean_colour_model(tmp_path / "colour.onnx"), provider="cpu")
     paths = list_images([folder])
     decoded = {path: error or read_image(path) for path, _, error in sequential(predictor, paths, topk=1)}
