@@ -100,8 +100,9 @@ def predict_stream(
     pay. A thread per core reads files that take :data:`CHEAP_READ_S` of CPU or more each to decode
     (OpenCV and numpy release the GIL), from the second batch on; one thread reads cheaper files for a
     model slower than their reading, while it runs here in ONNX Runtime without the GIL, once two
-    batches in a row say so (the model's first run pays for its warm-up). Otherwise reading stays here: threads beside the model would spend more time
-    taking the GIL from each other than they save (32×32 PNGs decoded at 0.42 of the speed on two).
+    batches in a row say so (the model's first run pays for its warm-up). Otherwise reading stays here:
+    threads beside the model would spend more time taking the GIL from each other than they save
+    (32×32 PNGs decoded at 0.42 of the speed on two).
     Batches hold ``batch_size`` files for models with a dynamic batch dimension and the model's own batch
     size otherwise (a batch shortened by unreadable files is padded by :meth:`Predictor.run`). An
     unreadable file gets an error, not a crash.
