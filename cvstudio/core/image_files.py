@@ -14,8 +14,9 @@ import numpy as np
 T = TypeVar("T")
 READ_CHUNK = 16  # files per task of the reading pool: fewer hand-overs than one task per file
 # Files that take less CPU time than this each go faster on one thread than on a thread per core: the
-# threads spend more time handing Python's GIL to each other than decoding. PNGs on 2 cores, CPU time per
-# file → a pool of 2 against one thread: 20 µs → 0.42, 29 µs → 0.67, 43 µs → 0.83, 52 µs → 1.15, 88 µs → 1.39.
+# threads spend more time handing Python's GIL to each other than decoding. PNGs on 2 cores, CPU time
+# per file → a pool of 2 against one thread: 20 µs → 0.42, 29 µs → 0.67, 43 µs → 0.83, 52 µs → 1.15,
+# 88 µs → 1.39.
 CHEAP_READ_S = 50e-6
 # Larger images are refused from their header: decoding one takes gigabytes (OpenCV itself stops at 1 gigapixel).
 MAX_PIXELS = 250_000_000
