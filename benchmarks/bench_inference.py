@@ -20,6 +20,11 @@
   :data:`~cvstudio.core.image_files.CHEAP_READ_S` of CPU each to decode, as these 32×32 PNGs do) / images/s of a bare
   single-threaded ``cv2.imread`` loop: what is left after cvstudio's checks (header size, alpha, 16-bit,
   RGB order) and, for larger files, the parallel speed-up; at best the number of free cores.
+- ``photo_folder_vs_bare_loop``: images/s of ``cvstudio predict`` over a folder of 1280×960 JPEG photographs
+  for the MLP (32×32 input: the model costs next to nothing, the images everything) / images/s of the loop
+  a user would write: ``cv2.imread``, ``cv2.resize`` (area), RGB order, then the same session in batches
+  of 32. cvstudio decodes each JPEG at the smallest size still twice the model's and reads on a thread
+  per core; the loop decodes whole photographs on one.
 
 Every figure is the median of interleaved pairs (see :mod:`pairs`).
 """
@@ -48,6 +53,7 @@ from cvstudio.core.preprocessing import Preprocessing, config_path
 from cvstudio.core.threads import usable_cores
 from cvstudio.plugins import load_registry
 from pairs import Ratio, interleaved
+from photos import write_photos
 
 SIZE, CLASSES, BATCH = 32, 10, 32
 EXPORTED = Preprocessing(size=(SIZE, SIZE), outputs="probabilities")  # what an export's metadata says
@@ -169,12 +175,43 @@ def decode_ratios(root: Path, pairs: int) -> dict[str, object]:
                                     "bare_loop": round(statistics.median(r[1] for r in rounds))}}
 
 
+def photo_ratios(registry, root: Path, photos: int, pairs: int) -> dict[str, object]:
+    """``photo_folder_vs_bare_loop``: the MLP over a folder of JPEG photographs, cvstudio against a bare loop."""
+    folder = root / "photos"
+    paths = write_photos(folder, photos)
+    name, model = next((name, model) for name, model in _models(registry) if name == "mlp")
+    path = root / f"{name}-photos.onnx"
+    predictor = _exported(model, path)
+    session, feed = predictor.session, predictor.input.name
+
+    def cli_rate() -> float:
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert cli(["predict", str(path), str(folder), "--provider", "cpu", "--batch-size", str(BATCH)]) == 0
+        return photos / (time.perf_counter() - start)
+
+    def bare_rate() -> float:
+        start = time.perf_counter()
+        for i in range(0, photos, BATCH):
+            images = [cv2.cvtColor(cv2.resize(cv2.imread(str(p)), (SIZE, SIZE), interpolation=cv2.INTER_AREA),
+                                   cv2.COLOR_BGR2RGB) for p in paths[i:i + BATCH]]
+            session.run(None, {feed: EXPORTED.apply(images)})
+        return photos / (time.perf_counter() - start)
+
+    cli_rate()  # warm-up: the file cache
+    rounds = interleaved([cli_rate, bare_rate], pairs)
+    return {"photo_folder_vs_bare_loop": Ratio(tuple(ours / bare for ours, bare in rounds)).to_json(),
+            "photo_folder_images_per_s": {"model": name, "photos": photos, "size": "1280×960",
+                                          "predict": round(statistics.median(r[0] for r in rounds)),
+                                          "bare_loop": round(statistics.median(r[1] for r in rounds))}}
+
+
 def inference_ratios(pairs: int = 5, quick: bool = False) -> dict[str, object]:
     registry = load_registry(autoload=False)
     with tempfile.TemporaryDirectory() as tmp:
-        images = 300 if quick else 1000
+        images, photos = (300, 32) if quick else (1000, 96)
         return {**model_ratios(registry, Path(tmp), pairs), **folder_ratios(registry, Path(tmp), images, pairs),
-                **decode_ratios(Path(tmp), pairs)}
+                **decode_ratios(Path(tmp), pairs), **photo_ratios(registry, Path(tmp), photos, pairs)}
 
 
 if __name__ == "__main__":

@@ -13,6 +13,22 @@ def isolated_environment(tmp_path, monkeypatch):
     yield
 
 
+@pytest.fixture
+def photo():
+    """Make a smooth picture with some grain, as photographs are: (height, width, channels) → uint8 array.
+    Grain is the worst case for decoding a JPEG smaller."""
+    import cv2
+    import numpy as np
+
+    def make(height: int, width: int, channels: int = 3) -> np.ndarray:
+        rows, cols = np.mgrid[0:height, 0:width]
+        planes = [(cols * (k + 1) / 3 + rows / (k + 2)) % 256 for k in range(channels)]
+        smooth = cv2.GaussianBlur(np.stack(planes, -1).astype(np.uint8), (0, 0), 3).reshape(height, width, channels)
+        grain = np.random.default_rng(0).integers(0, 30, smooth.shape, dtype=np.uint8)
+        return cv2.add(smooth, grain).reshape(height, width, channels)
+
+    return make
+
 
 @pytest.fixture
 def folder_with_bad_files(tmp_path):

@@ -6,6 +6,7 @@ import functools
 import os
 import struct
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
@@ -42,26 +43,29 @@ class UnreadableImage(ValueError):
     """A file could not be turned into an image; the message is the reason, for the user."""
 
 
-def read_image(path: Path, bgr: bool = False) -> np.ndarray:
+def read_image(path: Path, bgr: bool = False, shrink_to: tuple[int, int] | None = None) -> np.ndarray:
     """The image at ``path`` as uint8 RGB (H, W, 3) or grey (H, W, 1); BGR, OpenCV's order, with ``bgr``.
 
     Every way a file can fail (unreadable, corrupt, too large to decode, an
     error inside the decoder) is an :class:`UnreadableImage`, so that a folder
     skips the file with its reason and goes on. A caller that shrinks the
     image asks for BGR and converts the small one: converting a photo at full
-    size costs an eighth of decoding it (12 megapixels of JPEG).
+    size costs an eighth of decoding it (12 megapixels of JPEG). A caller that
+    resizes it to ``shrink_to`` (height, width) next may get a JPEG decoded
+    smaller, never below that size: see :func:`decode_flags`.
     """
     import cv2
 
     quiet_opencv()
     data = _file_bytes(path)
-    size = declared_size(data[:HEADER_BYTES])
+    head = data[:HEADER_BYTES]
+    size = declared_size(head)
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         width, height = size
         raise UnreadableImage(f"declares {width}×{height} pixels ({width * height / 1e6:,.0f} megapixels), more "
                               f"than the {MAX_PIXELS / 1e6:.0f} megapixels cvstudio decodes; shrink it first")
     try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), decode_flags(head, shrink_to)) if data else None
         if image is None:
             raise UnreadableImage("not a readable image: the file is empty, corrupt or in an unsupported format")
         image = _to_uint8(image)
@@ -97,21 +101,57 @@ def declared_size(head: bytes) -> tuple[int, int] | None:
     if head.startswith(b"BM") and len(head) >= 26:
         width, height = struct.unpack("<ii", head[18:26])
         return abs(width), abs(height)
-    if head.startswith(b"\xff\xd8"):
-        return _jpeg_size(head)
-    return None
+    frame = jpeg_frame(head)
+    return (frame.width, frame.height) if frame else None
 
 
-def _jpeg_size(head: bytes) -> tuple[int, int] | None:
-    """The size in a JPEG's start-of-frame segment, if it is within ``head``."""
+@dataclass(frozen=True)
+class JpegFrame:
+    """What a JPEG's start-of-frame segment declares."""
+
+    width: int
+    height: int
+    bits: int  # per sample: 8 for nearly every JPEG
+    components: int  # 1: grey, 3: colour, 4: CMYK
+
+
+def jpeg_frame(head: bytes) -> JpegFrame | None:
+    """The frame a JPEG declares, if ``head`` is a JPEG's start and reaches its start-of-frame segment."""
+    if not head.startswith(b"\xff\xd8"):
+        return None
     position = 2
-    while position + 9 <= len(head) and head[position] == 0xFF:
+    while position + 10 <= len(head) and head[position] == 0xFF:
         marker, length = head[position + 1], struct.unpack(">H", head[position + 2:position + 4])[0]
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", head[position + 5:position + 9])
-            return width, height
+            bits, height, width, components = struct.unpack(">BHHB", head[position + 4:position + 10])
+            return JpegFrame(width, height, bits, components)
         position += 2 + length
     return None
+
+
+def decode_flags(head: bytes, shrink_to: tuple[int, int] | None) -> int:
+    """OpenCV's flags to decode the file that starts with ``head``, for a caller that resizes it to ``shrink_to``.
+
+    A JPEG at least four times as large as ``shrink_to`` both ways is decoded at 1/2, 1/4 or 1/8 of
+    its size, the smallest that is still twice ``shrink_to``: libjpeg skips detail while it decodes,
+    and the resize after it still averages each pixel from several. A 640×480 photo for a 32×32
+    model decodes 1.6 times as fast, a 12-megapixel one for 224×224 2.8 times, and the resized
+    image differs from the full decode's by under half a grey level on average, 5 at most. (Half the
+    size again would be 2.0 and 3.5 times as fast, but up to a grey level off on average, 19 at most.)
+    Any other file is decoded as it is (16-bit, alpha and all), and so is a JPEG the reduced modes
+    would change: CMYK or 12-bit. EXIF orientation is ignored either way.
+    """
+    import cv2
+
+    frame = jpeg_frame(head) if shrink_to else None
+    if frame is None or frame.bits != 8 or frame.components not in (1, 3):
+        return cv2.IMREAD_UNCHANGED
+    height, width = shrink_to
+    factor = next((f for f in (8, 4, 2) if frame.height // f >= 2 * height and frame.width // f >= 2 * width), 1)
+    if factor == 1:
+        return cv2.IMREAD_UNCHANGED
+    reduced = getattr(cv2, f"IMREAD_REDUCED_{'GRAYSCALE' if frame.components == 1 else 'COLOR'}_{factor}")
+    return reduced | cv2.IMREAD_IGNORE_ORIENTATION
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

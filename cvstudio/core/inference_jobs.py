@@ -7,6 +7,7 @@ loop, and both can cancel them.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import time
@@ -194,15 +195,16 @@ def _prepared_ahead(predictor: Predictor, batches: Iterator[list[Path]], ahead: 
 
 
 def _prepare_batch(predictor: Predictor, files: list[Path]) -> _PreparedBatch:
-    read, seconds_each = timed_reads(files, _read_or_reason)
+    read_file = functools.partial(_read_or_reason, shrink_to=predictor.preprocessing.size)  # resized to it next
+    read, seconds_each = timed_reads(files, read_file)
     images = [image for image, _ in read if image is not None]
     return _PreparedBatch(files, [error for _, error in read], predictor.prepare(images) if images else None,
                           seconds_each)
 
 
-def _read_or_reason(path: Path) -> tuple[np.ndarray | None, str | None]:
+def _read_or_reason(path: Path, shrink_to: tuple[int, int] | None) -> tuple[np.ndarray | None, str | None]:
     try:
-        return read_image(path), None
+        return read_image(path, shrink_to=shrink_to), None
     except UnreadableImage as reason:  # the reason only: the result names its file
         return None, str(reason)
 

@@ -120,7 +120,7 @@ def _decoded(folder: Path, paths: list[Path], size: int, color: str) -> folder_c
 def _read(path: Path, size: int, grayscale: bool) -> np.ndarray | str:
     """The image at ``path`` as uint8 (size, size, C), or the reason it cannot be used."""
     try:
-        image = read_image(path, bgr=True)  # colours are converted once the image is small
+        image = read_image(path, bgr=True, shrink_to=(size, size))  # colours are converted once it is small
     except UnreadableImage as reason:
         return str(reason)
     if grayscale and image.shape[2] == 3:

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-FORMAT = 1
+FORMAT = 2  # 2: JPEGs decoded at a reduced size where the load size allows
 
 
 @dataclass(frozen=True)

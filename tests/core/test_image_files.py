@@ -8,7 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from cvstudio.core.image_files import CHEAP_READ_S, UnreadableImage, read_image, read_many, timed_reads
+from cvstudio.core.image_files import (
+    CHEAP_READ_S, UnreadableImage, decode_flags, jpeg_frame, read_image, read_many, timed_reads,
+)
 
 
 @pytest.fixture
@@ -39,6 +41,55 @@ def test_a_file_that_cannot_be_an_image_says_why(tmp_path, make, reason):
     make(path)
     with pytest.raises(UnreadableImage, match=reason):
         read_image(path)
+
+
+@pytest.fixture
+def photo_jpeg(tmp_path, photo):
+    path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(path), photo(480, 640), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+@pytest.mark.parametrize(("shrink_to", "decoded"), [
+    ((32, 32), (120, 160)),  # 1/4: still twice the size asked for; 1/8 would be 60 rows, below 64
+    ((100, 60), (240, 320)),  # 1/2
+    ((150, 150), (480, 640)),  # 1/2 would be 240 rows, below 300
+    (None, (480, 640)),
+])
+def test_a_jpeg_is_decoded_smaller_when_it_is_resized_to_far_smaller_next(photo_jpeg, shrink_to, decoded):
+    assert read_image(photo_jpeg, shrink_to=shrink_to).shape == (*decoded, 3)
+
+
+def test_a_jpeg_decoded_smaller_resizes_to_nearly_the_same_pixels(photo_jpeg):
+    full = cv2.resize(read_image(photo_jpeg), (32, 32), interpolation=cv2.INTER_AREA).astype(int)
+    reduced = cv2.resize(read_image(photo_jpeg, shrink_to=(32, 32)), (32, 32), interpolation=cv2.INTER_AREA)
+    difference = np.abs(reduced.astype(int) - full)
+    assert difference.mean() < 0.5 and difference.max() <= 6
+
+
+def test_a_grey_jpeg_stays_grey_when_decoded_smaller(tmp_path, photo):
+    path = tmp_path / "grey.jpg"
+    cv2.imwrite(str(path), photo(480, 640, channels=1))
+    assert read_image(path, shrink_to=(32, 32)).shape == (120, 160, 1)
+
+
+def test_only_jpegs_are_decoded_smaller(tmp_path, photo):
+    """A PNG holds no smaller version: OpenCV would decode it whole and resize it coarsely."""
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), photo(480, 640))
+    assert read_image(path, shrink_to=(32, 32)).shape == (480, 640, 3)
+
+
+def test_jpegs_the_reduced_modes_would_change_are_decoded_as_they_are(photo_jpeg):
+    head = bytearray(photo_jpeg.read_bytes()[:4096])
+    frame = jpeg_frame(bytes(head))
+    assert (frame.width, frame.height, frame.bits, frame.components) == (640, 480, 8, 3)
+    assert decode_flags(bytes(head), (32, 32)) != cv2.IMREAD_UNCHANGED
+    start = bytes(head).index(b"\xff\xc0")  # baseline start of frame: length, bits, height, width, components
+    for offset, value in ((4, 12), (9, 4)):  # 12-bit samples; CMYK
+        changed = bytearray(head)
+        changed[start + offset] = value
+        assert decode_flags(bytes(changed), (32, 32)) == cv2.IMREAD_UNCHANGED
 
 
 def busy_for(seconds: float) -> None:

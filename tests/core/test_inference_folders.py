@@ -101,6 +101,26 @@ def test_parallel_batched_prediction_matches_one_file_at_a_time(tmp_path, folder
                                                               for r in got if r.error)
 
 
+def test_photographs_are_decoded_at_a_size_near_the_models_with_nearly_the_same_answers(tmp_path, monkeypatch,
+                                                                                        photo):
+    predictor = Predictor(mean_colour_model(tmp_path / "colour.onnx"), provider="cpu")  # 8×8 input
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(photos / f"{i}.jpg"), np.roll(photo(480, 640), 40 * i, axis=1))
+    decoded = []
+
+    def spied(path, bgr=False, shrink_to=None):
+        decoded.append(image := read_image(path, bgr, shrink_to))
+        return image
+
+    monkeypatch.setattr(inference_jobs, "read_image", spied)
+    got = list(predict_stream(predictor, list_images([photos]), TaskState(), topk=3, batch_size=4))
+    assert [image.shape for image in decoded] == [(60, 80, 3)] * 6  # 1/8, the least libjpeg decodes
+    for result, (_, full, _) in zip(got, sequential(predictor, list_images([photos]), topk=3)):
+        assert dict(result.prediction.top) == pytest.approx(dict(full.top), abs=5e-3)
+
+
 @pytest.mark.parametrize("read_cpu_s,model_s,batch_size,readers", [
     (0.5 * CHEAP_READ_S, 0, 16, 0),  # cheap files, a model faster than reading them: all on one thread
     (4 * CHEAP_READ_S, 0, 4, 3),  # files costly to decode: a thread per core
@@ -116,7 +136,7 @@ def test_threads_read_ahead_of_the_model_only_where_they_pay(tmp_path, folder, m
     decoded = {path: error or read_image(path) for path, _, error in sequential(predictor, paths, topk=1)}
     seen = set()
 
-    def read(path):  # the files decoded once already, taking the CPU time asked for
+    def read(path, shrink_to=None):  # the files decoded once already, taking the CPU time asked for
         seen.add(threading.current_thread().name)
         busy_for(read_cpu_s)
         if isinstance(decoded[path], str):

@@ -186,6 +186,23 @@ def test_image_folder_grayscale(image_tree: Path):
     assert 255 in data.images[data.labels == 1]  # 16-bit white stays white
 
 
+@pytest.mark.parametrize("color", ["rgb", "grayscale"])
+def test_image_folder_of_photographs_loads_the_pixels_of_a_full_decode(tmp_path: Path, photo, color):
+    """JPEGs are decoded at a reduced size where the load size allows it: the resized images stay the same."""
+    root = tmp_path / "photos"
+    for label in ("cat", "dog"):
+        for i in range(3):
+            _write(root / label / f"{i}.jpg", np.roll(photo(480, 640), 50 * i + 20 * len(label), axis=0))
+    data = SPECS["image-folder"].create(root=str(root), image_size=32, color=color)
+    grey = color == "grayscale"
+    full = [cv2.resize(cv2.imread(str(root / label / f"{i}.jpg"), cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR),
+                       (32, 32), interpolation=cv2.INTER_AREA) for label in ("cat", "dog") for i in range(3)]
+    expected = np.stack([image[..., None] if grey else image[..., ::-1] for image in full]).astype(int)
+    difference = np.abs(data.images.astype(int) - expected)
+    assert data.images.shape == (6, 32, 32, 1 if grey else 3)
+    assert difference.mean() < 0.5 and difference.max() <= 6
+
+
 def _tree(root: Path, files: dict[str, bytes]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():

@@ -112,7 +112,7 @@ def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_
     for i in range(200):
         cv2.imwrite(str(folder / f"{i:03d}.png"), dataset.images[i % len(dataset)][..., ::-1])
     read = inference_jobs.read_image
-    monkeypatch.setattr(inference_jobs, "read_image", lambda path: (time.sleep(0.01), read(path))[1])  # a slow disk
+    monkeypatch.setattr(inference_jobs, "read_image", lambda path, **how: (time.sleep(0.01), read(path, **how))[1])  # slow disk
     panel.predict_paths([folder])
     assert not panel.stop_images.isHidden()
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=20000)
