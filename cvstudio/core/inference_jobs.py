@@ -137,11 +137,18 @@ def _readers_that_pay(batch: _PreparedBatch, model_seconds: float, workers: int)
     return 1 if model_seconds > batch.seconds_each * len(batch.files) else 0
 
 
+@dataclass(frozen=True)
+class FilesClassified:
+    """The results of the batch just done, in order: a view shows them while the rest of the folder goes on."""
+
+    results: tuple[FileResult, ...]
+
+
 def predict_files(
     predictor: Predictor, paths: Iterable[Path], state: TaskState, topk: int = 5, batch_size: int = FOLDER_BATCH,
     total: int | None = None,
-) -> Generator[Progress, None, list[FileResult]]:
-    """:func:`predict_stream` as an engine job: progress after every batch, every result at the end.
+) -> Generator[FilesClassified | Progress, None, list[FileResult]]:
+    """:func:`predict_stream` as an engine job: each batch's results and the progress, every result at the end.
 
     Cancelled, it returns the results of the files done so far, in order: a long folder stopped halfway
     keeps what it classified. ``state.cancelled`` tells the caller that the list stops short.
@@ -151,11 +158,14 @@ def predict_files(
         total = len(paths)
     step = predictor.input.max_batch or batch_size
     results: list[FileResult] = []
+    shown = 0
     try:
         for result in predict_stream(predictor, paths, state, topk, batch_size):
             results.append(result)
-            if len(results) % step == 0 or len(results) == total:
-                yield Progress("inference", "images", len(results), total)
+            if len(results) - shown == step or len(results) == total:
+                yield FilesClassified(tuple(results[shown:]))
+                shown = len(results)
+                yield Progress("inference", "images", shown, total)
     except Cancelled:
         pass
     return results

@@ -157,10 +157,10 @@ class ParamForm(QWidget):
             index = field.findData(value)
             if index >= 0:
                 field.setCurrentIndex(index)
-        elif param.kind == "path":
-            field.edit.setText(str(value))
         else:
-            field.setText(str(value))
+            edit = field.edit if param.kind == "path" else field
+            edit.setText(str(value))
+            edit.setCursorPosition(0)  # a text longer than the field shows its start, not its end
 
 
 def _bound(value: float | None, fallback: float) -> Any:

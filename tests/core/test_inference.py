@@ -8,10 +8,10 @@ from onnx import TensorProto, helper
 
 from cvstudio.core import sessions
 from cvstudio.core.inference import GUESSED, Predictor
-from cvstudio.core.inference_jobs import list_images, predict_files, stream_video
+from cvstudio.core.inference_jobs import FilesClassified, list_images, predict_files, stream_video
 from cvstudio.core.preprocessing import Preprocessing, PreprocessingConfig, PreprocessingError
 from cvstudio.core.sessions import InferenceError, provider_list, usable_providers
-from cvstudio.core.tasks import TaskState, drain
+from cvstudio.core.tasks import Progress, TaskState, drain
 
 RED, GREEN, BLUE = (230, 20, 20), (20, 230, 20), (20, 20, 230)
 
@@ -100,7 +100,10 @@ def test_folder_prediction_reports_unreadable_files(colour_model, tmp_path):
     paths = list_images([folder])
     assert [p.name for p in paths] == ["broken.png", "red.png", "green.jpg"]
     events, results = drain(predict_files(Predictor(colour_model, provider="cpu"), paths, TaskState(), batch_size=2))
-    assert [(e.done, e.total) for e in events] == [(2, 3), (3, 3)]
+    progress = [(e.done, e.total) for e in events if isinstance(e, Progress)]
+    batches = [[r.path.name for r in e.results] for e in events if isinstance(e, FilesClassified)]
+    assert progress == [(2, 3), (3, 3)] and batches == [["broken.png", "red.png"], ["green.jpg"]]
+    assert isinstance(events[0], FilesClassified)  # a batch's rows are shown with its progress, not after
     assert results[0].prediction is None and "not a readable image" in results[0].error
     assert [r.prediction.label for r in results[1:]] == ["red", "green"]
     with pytest.raises(InferenceError, match="does not exist"):

@@ -191,10 +191,11 @@ def test_cancelling_stops_between_batches_and_keeps_what_was_classified(tmp_path
     predictor = Predictor(mean_colour_model(tmp_path / "colour.onnx"), provider="cpu")
     paths, state = list_images([folder]), TaskState()
     events = predict_files(predictor, paths, state, batch_size=4)
-    first = next(events)
-    assert (first.done, first.total) == (4, 60)
+    shown, progress = next(events), next(events)
+    assert (progress.done, progress.total) == (4, 60)
     state.cancel()
     assert drain(events) == ([], predict_files_done(predictor, paths[:4]))
+    assert list(shown.results) == predict_files_done(predictor, paths[:4])
     assert state.cancelled
 
 

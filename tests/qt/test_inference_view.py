@@ -53,6 +53,12 @@ def test_before_a_model_the_size_says_it_is_the_models(make_window):
     assert form.fields["height"].text() == "32" and form.values()["height"] == 32
 
 
+def test_a_mean_longer_than_its_field_shows_its_start(make_window):
+    form = make_window().inference.form
+    form.set_values({"mean": "0.4913997551666, 0.482158, 0.446531"})
+    assert form.fields["mean"].cursorPosition() == 0  # the field scrolls to its cursor: the first channel shows
+
+
 def write_video(path, colours_per_frame, size=48):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (size, size))
     assert writer.isOpened()
@@ -112,10 +118,12 @@ def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_
     for i in range(200):
         cv2.imwrite(str(folder / f"{i:03d}.png"), dataset.images[i % len(dataset)][..., ::-1])
     read = inference_jobs.read_image
-    monkeypatch.setattr(inference_jobs, "read_image", lambda path, **how: (time.sleep(0.01), read(path, **how))[1])  # slow disk
+    slow_disk = lambda path, **how: (time.sleep(0.01), read(path, **how))[1]  # noqa: E731
+    monkeypatch.setattr(inference_jobs, "read_image", slow_disk)
     panel.predict_paths([folder])
     assert not panel.stop_images.isHidden()
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=20000)
+    assert panel.table.rowCount() == panel.progress.value()  # each batch's rows appear as it is done
     qtbot.mouseClick(panel.stop_images, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
     done = panel.table.rowCount()
@@ -124,6 +132,30 @@ def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_
     assert panel.info.text() == f"Stopped after {done} files: {done} classified."
     assert panel.stop_images.isHidden() and panel.progress.isHidden()
     assert not window.banner.isVisible()
+
+
+def test_a_folder_stopped_by_an_error_keeps_the_rows_done_and_says_so(qtbot, panel_with_export, tmp_path,
+                                                                      monkeypatch):
+    window, panel = panel_with_export
+    dataset = make_tiny_dataset(seed=5)
+    folder = tmp_path / "some"
+    folder.mkdir()
+    for i in range(40):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), dataset.images[i % len(dataset)][..., ::-1])
+    run, batches = panel.predictor.run, []
+
+    def broken_on_the_second_batch(batch):
+        batches.append(len(batch))
+        if len(batches) == 2:
+            raise inference_jobs.InferenceError("the model gave not-a-number scores")
+        return run(batch)
+
+    monkeypatch.setattr(panel.predictor, "run", broken_on_the_second_batch)
+    panel.predict_paths([folder])
+    qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
+    assert panel.table.rowCount() == 32
+    assert panel.info.text() == "Stopped by the error above after 32 files: 32 classified."
+    assert "not-a-number scores" in window.banner.message.text()
 
 
 def test_a_missing_camera_is_shown_as_an_error_and_the_view_keeps_working(qtbot, panel_with_export):

@@ -38,6 +38,7 @@ from cvstudio.core.inference import GUESSED, METADATA, Predictor
 from cvstudio.core.sessions import PROVIDER_CHOICES, InferenceError, usable_providers
 from cvstudio.core.inference_jobs import (
     FileResult,
+    FilesClassified,
     LiveFrame,
     compare_with_torch,
     list_images,
@@ -314,6 +315,8 @@ class InferencePanel(QWidget):
         def job(state: TaskState) -> Any:
             return (yield from predict_files(predictor, list_images(paths), state, topk))
 
+        self.results = []
+        self.table.setRowCount(0)
         self.progress.setVisible(True)
         self.progress.setValue(0)
         self.stop_images.setVisible(True)
@@ -324,13 +327,12 @@ class InferencePanel(QWidget):
         if self.images_job is not None:
             self.images_job.cancel()
 
-    def _images_done(self, worker: Worker) -> None:
-        self.images_job = None
-        self.progress.setVisible(False)
-        self.stop_images.setVisible(False)
-        self.results = worker.result or []
-        self.table.setRowCount(len(self.results))
-        for row, result in enumerate(self.results):
+    def _show_results(self, results: Sequence[FileResult]) -> None:
+        """Rows for a batch just classified, below those before it; the first batch sizes the columns."""
+        first = self.table.rowCount()
+        self.results.extend(results)
+        self.table.setRowCount(first + len(results))
+        for row, result in enumerate(results, first):
             top = result.prediction.top if result.prediction else ()
             cells = (result.path.name, top[0][0] if top else "unreadable",
                      f"{top[0][1]:.3f}" if top else "", ", ".join(f"{n} {p:.2f}" for n, p in top) or result.error)
@@ -338,14 +340,24 @@ class InferencePanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(result.path) if column == 0 else text)
                 self.table.setItem(row, column, item)
+        if first == 0:
+            self.table.resizeColumnsToContents()
+
+    def _images_done(self, worker: Worker) -> None:
+        self.images_job = None
+        self.progress.setVisible(False)
+        self.stop_images.setVisible(False)
         self.table.resizeColumnsToContents()
         unreadable = [SkippedFile(str(r.path), r.error or "")
                       for r in self.results if r.prediction is None]
-        classified = len(self.results) - len(unreadable)
-        self.info.setText("\n".join(filter(None, [
-            f"Stopped after {len(self.results)} files: {classified} classified." if worker.state.cancelled else
-            f"{classified} of {len(self.results)} files classified.",
-            describe_skipped(unreadable)])))
+        classified, done = len(self.results) - len(unreadable), len(self.results)
+        if worker.error is not None:
+            outcome = f"Stopped by the error above after {done} files: {classified} classified."
+        elif worker.state.cancelled:
+            outcome = f"Stopped after {done} files: {classified} classified."
+        else:
+            outcome = f"{classified} of {done} files classified."
+        self.info.setText("\n".join(filter(None, [outcome, describe_skipped(unreadable)])))
 
     def export_csv(self, path: Path | None = None) -> Path | None:
         if not self.results:
@@ -363,6 +375,8 @@ class InferencePanel(QWidget):
     def on_event(self, event: Any) -> None:
         if isinstance(event, LiveFrame):
             self.live.latest = event
+        elif isinstance(event, FilesClassified):
+            self._show_results(event.results)
         elif isinstance(event, Progress):
             self.progress.setMaximum(event.total)
             self.progress.setValue(event.done)
