@@ -50,9 +50,10 @@ def read_image(path: Path, bgr: bool = False, shrink_to: tuple[int, int] | None 
     error inside the decoder) is an :class:`UnreadableImage`, so that a folder
     skips the file with its reason and goes on. A caller that shrinks the
     image asks for BGR and converts the small one: converting a photo at full
-    size costs an eighth of decoding it (12 megapixels of JPEG). A caller that
-    resizes it to ``shrink_to`` (height, width) next may get a JPEG decoded
-    smaller, never below that size: see :func:`decode_flags`.
+    size costs an eighth of decoding it (12 megapixels of JPEG). A JPEG stands
+    as its EXIF orientation says; a caller that resizes the image to
+    ``shrink_to`` (height, width) next may get a JPEG decoded smaller, never
+    below twice that size: see :func:`decode_flags`.
     """
     import cv2
 
@@ -130,28 +131,29 @@ def jpeg_frame(head: bytes) -> JpegFrame | None:
 
 
 def decode_flags(head: bytes, shrink_to: tuple[int, int] | None) -> int:
-    """OpenCV's flags to decode the file that starts with ``head``, for a caller that resizes it to ``shrink_to``.
+    """OpenCV's flags to decode the file that starts with ``head`` as a viewer shows it, for a caller that
+    resizes it to ``shrink_to`` next.
 
-    A JPEG at least four times as large as ``shrink_to`` both ways is decoded at 1/2, 1/4 or 1/8 of
-    its size, the smallest that is still twice ``shrink_to``: libjpeg skips detail while it decodes,
-    and the resize after it still averages each pixel from several. A 640×480 photo for a 32×32
-    model decodes 1.6 times as fast, a 12-megapixel one for 224×224 2.8 times, and the resized
-    image differs from the full decode's by under half a grey level on average, 5 at most. (Half the
-    size again would be 2.0 and 3.5 times as fast, but up to a grey level off on average, 19 at most.)
-    Any other file is decoded as it is (16-bit, alpha and all), and so is a JPEG the reduced modes
-    would change: CMYK or 12-bit. EXIF orientation is ignored either way.
+    An 8-bit grey or colour JPEG is turned by its EXIF orientation, as viewers show it: a portrait that
+    a phone stored on its side stands up. One whose shorter side is at least four times the longer
+    of ``shrink_to`` is decoded at 1/2, 1/4 or 1/8 of its size, the smallest that keeps the shorter
+    side twice that long (either side may become the height once upright): libjpeg skips detail
+    while it decodes, and the resize after it still averages each pixel from several. A
+    640×480 photo for a 32×32 model decodes 1.6 times as fast, a 12-megapixel one for 224×224 2.8
+    times, and the resized image differs from the full decode's by under half a grey level on average,
+    5 at most. (Half the size again would be 2.0 and 3.5 times as fast, but up to a grey level off on
+    average, 19 at most.) Any other file is decoded as it is (16-bit, alpha and all), and so is a JPEG
+    those modes would change: CMYK or 12-bit.
     """
     import cv2
 
-    frame = jpeg_frame(head) if shrink_to else None
+    frame = jpeg_frame(head)
     if frame is None or frame.bits != 8 or frame.components not in (1, 3):
         return cv2.IMREAD_UNCHANGED
-    height, width = shrink_to
-    factor = next((f for f in (8, 4, 2) if frame.height // f >= 2 * height and frame.width // f >= 2 * width), 1)
-    if factor == 1:
-        return cv2.IMREAD_UNCHANGED
-    reduced = getattr(cv2, f"IMREAD_REDUCED_{'GRAYSCALE' if frame.components == 1 else 'COLOR'}_{factor}")
-    return reduced | cv2.IMREAD_IGNORE_ORIENTATION
+    kind = "GRAYSCALE" if frame.components == 1 else "COLOR"
+    least = 2 * max(shrink_to) if shrink_to else None
+    factor = next((f for f in (8, 4, 2) if least and min(frame.height, frame.width) // f >= least), 1)
+    return getattr(cv2, f"IMREAD_{kind}" if factor == 1 else f"IMREAD_REDUCED_{kind}_{factor}")
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

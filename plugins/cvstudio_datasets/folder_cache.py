@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-FORMAT = 2  # 2: JPEGs decoded at a reduced size where the load size allows
+FORMAT = 2  # 2: JPEGs stand as their EXIF orientation says, decoded smaller where the load size allows
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Reading one image file: RGB or OpenCV's BGR on request, and every failure a reason, not a crash."""
 
 import hashlib
+import struct
 import threading
 import time
 
@@ -90,6 +91,26 @@ def test_jpegs_the_reduced_modes_would_change_are_decoded_as_they_are(photo_jpeg
         changed = bytearray(head)
         changed[start + offset] = value
         assert decode_flags(bytes(changed), (32, 32)) == cv2.IMREAD_UNCHANGED
+
+
+def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """The JPEG with an EXIF segment that gives its orientation, as a phone writes one."""
+    tiff = b"MM" + struct.pack(">HIH", 42, 8, 1) + struct.pack(">HHIHHI", 0x0112, 3, 1, orientation, 0, 0)
+    payload = b"Exif\0\0" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+@pytest.mark.parametrize(("shrink_to", "shape"), [(None, (60, 40)), ((8, 8), (30, 20))])
+def test_a_jpeg_stands_as_its_exif_orientation_says(tmp_path, shrink_to, shape):
+    """A portrait that a phone stored on its side (orientation 6: turn a quarter clockwise) is read standing."""
+    stored = np.zeros((40, 60, 3), np.uint8)
+    stored[:10, :20] = (0, 0, 255)  # red, in OpenCV's BGR, at the stored image's top left
+    path = tmp_path / "portrait.jpg"
+    path.write_bytes(with_exif_orientation(cv2.imencode(".jpg", stored)[1].tobytes(), 6))
+    image = read_image(path, shrink_to=shrink_to)
+    assert image.shape == (*shape, 3)
+    assert image[1, -2].tolist() == pytest.approx([255, 0, 0], abs=30)  # now at the top right
+    assert image[1, 1].tolist() == pytest.approx([0, 0, 0], abs=30)
 
 
 def busy_for(seconds: float) -> None:
