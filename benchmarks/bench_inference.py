@@ -127,10 +127,7 @@ def folder_ratios(registry, root: Path, images: int, pairs: int) -> dict[str, di
         batches = [predictor.prepare(decoded[i:i + BATCH]) for i in range(0, len(decoded), BATCH)]
 
         def cli_rate() -> float:
-            start = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                assert cli(["predict", str(path), str(folder), "--provider", "cpu", "--batch-size", str(BATCH)]) == 0
-            return images / (time.perf_counter() - start)
+            return predict_rate(path, folder, images)
 
         def session_rate() -> float:
             session, feed = predictor.session, predictor.input.name
@@ -148,6 +145,14 @@ def folder_ratios(registry, root: Path, images: int, pairs: int) -> dict[str, di
                        for i, side in enumerate(("predict", "session", "decode"))}
     return {"folder_throughput": throughput, "folder_vs_ceiling": ceiling, "folder_vs_shared_cores": shared,
             "folder_images_per_s": rates}
+
+
+def predict_rate(model: Path, folder: Path, images: int) -> float:
+    """Images/s of ``cvstudio predict`` over ``folder``, its output kept off the terminal."""
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert cli(["predict", str(model), str(folder), "--provider", "cpu", "--batch-size", str(BATCH)]) == 0
+    return images / (time.perf_counter() - start)
 
 
 def decode_rate(paths: list[Path]) -> float:
@@ -185,10 +190,7 @@ def photo_ratios(registry, root: Path, photos: int, pairs: int) -> dict[str, obj
     session, feed = predictor.session, predictor.input.name
 
     def cli_rate() -> float:
-        start = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            assert cli(["predict", str(path), str(folder), "--provider", "cpu", "--batch-size", str(BATCH)]) == 0
-        return photos / (time.perf_counter() - start)
+        return predict_rate(path, folder, photos)
 
     def bare_rate() -> float:
         start = time.perf_counter()

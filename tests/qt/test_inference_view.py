@@ -110,13 +110,18 @@ def test_a_dropped_folder_is_classified_into_the_table_and_exported_as_csv(qtbot
     assert [r["label1"] for r in rows][:9] == predicted
 
 
+def write_pngs(folder, count):
+    """``count`` of the tiny dataset's images as PNG files named 000.png, 001.png, …"""
+    dataset = make_tiny_dataset(seed=5)
+    folder.mkdir()
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), dataset.images[i % len(dataset)][..., ::-1])
+    return folder
+
+
 def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_with_export, tmp_path, monkeypatch):
     window, panel = panel_with_export
-    dataset = make_tiny_dataset(seed=5)
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(200):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), dataset.images[i % len(dataset)][..., ::-1])
+    folder = write_pngs(tmp_path / "many", 200)
     read = inference_jobs.read_image
     slow_disk = lambda path, **how: (time.sleep(0.01), read(path, **how))[1]  # noqa: E731
     monkeypatch.setattr(inference_jobs, "read_image", slow_disk)
@@ -137,11 +142,7 @@ def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_
 def test_a_folder_stopped_by_an_error_keeps_the_rows_done_and_says_so(qtbot, panel_with_export, tmp_path,
                                                                       monkeypatch):
     window, panel = panel_with_export
-    dataset = make_tiny_dataset(seed=5)
-    folder = tmp_path / "some"
-    folder.mkdir()
-    for i in range(40):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), dataset.images[i % len(dataset)][..., ::-1])
+    folder = write_pngs(tmp_path / "some", 40)
     run, batches = panel.predictor.run, []
 
     def broken_on_the_second_batch(batch):
