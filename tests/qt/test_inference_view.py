@@ -53,6 +53,13 @@ def test_before_a_model_the_size_says_it_is_the_models(make_window):
     assert form.fields["height"].text() == "32" and form.values()["height"] == 32
 
 
+def test_exporting_before_any_image_says_what_to_do_first(make_window, tmp_path):
+    panel = make_window().inference
+    assert panel.export_csv(tmp_path / "out.csv") is None and not (tmp_path / "out.csv").exists()
+    assert panel.outcome.text() == "No predictions to export yet: drop images or open a folder first."
+    assert not panel.outcome.isHidden()
+
+
 def test_a_mean_longer_than_its_field_shows_its_start(make_window):
     form = make_window().inference.form
     form.set_values({"mean": "0.4913997551666, 0.482158, 0.446531"})
@@ -100,8 +107,9 @@ def test_a_dropped_folder_is_classified_into_the_table_and_exported_as_csv(qtbot
     assert panel.table.rowCount() == 10 and panel.table.item(9, 1).text() == "unreadable"
     assert panel.table.item(9, 0).text() == "zz-broken.png"
     assert panel.table.item(9, 3).text() == "not a readable image: the file is empty, corrupt or in an unsupported format"
-    assert panel.info.text().startswith("9 of 10 files classified.\n1 file skipped (not used):\n")
-    assert panel.info.text().endswith(f"{folder / 'zz-broken.png'}: not a readable image: the file is empty, corrupt "
+    assert panel.outcome.text().startswith("9 of 10 files classified.\n1 file skipped (not used):\n")
+    assert "running on CPUExecutionProvider" in panel.info.text()  # what ran stays in view beside what it gave
+    assert panel.outcome.text().endswith(f"{folder / 'zz-broken.png'}: not a readable image: the file is empty, corrupt "
                                       "or in an unsupported format")
     predicted = [panel.table.item(row, 1).text() for row in range(9)]
     truth = [dataset.class_names[dataset.labels[i]] for i in range(0, len(dataset), 4)]
@@ -134,7 +142,7 @@ def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_
     done = panel.table.rowCount()
     assert 0 < done < 200 and done % 32 == 0  # stopped between batches
     assert [panel.table.item(row, 0).text() for row in range(done)] == [f"{i:03d}.png" for i in range(done)]
-    assert panel.info.text() == f"Stopped after {done} files: {done} classified."
+    assert panel.outcome.text() == f"Stopped after {done} files: {done} classified."
     assert panel.stop_images.isHidden() and panel.progress.isHidden()
     assert not window.banner.isVisible()
 
@@ -155,7 +163,7 @@ def test_a_folder_stopped_by_an_error_keeps_the_rows_done_and_says_so(qtbot, pan
     panel.predict_paths([folder])
     qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
     assert panel.table.rowCount() == 32
-    assert panel.info.text() == "Stopped by the error above after 32 files: 32 classified."
+    assert panel.outcome.text() == "Stopped by the error above after 32 files: 32 classified."
     assert "not-a-number scores" in window.banner.message.text()
 
 

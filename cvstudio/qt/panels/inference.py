@@ -127,6 +127,9 @@ class InferencePanel(QWidget):
                                                    toolTip="Stop classifying: the files done so far stay in the table"),
                                        "stop-images", "Stop classifying")
         self.images_job: Worker | None = None
+        # what the last images came to, under the table's buttons: the model's description above stays
+        self.outcome = name_widget(QLabel(wordWrap=True, visible=False), "images-outcome", "Classified images")
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         images = QGroupBox("Images: drop files or folders here")
         images_buttons, table_buttons = QHBoxLayout(), QHBoxLayout()  # two rows: the view fits beside the others
         for text, slot in (("Open images…", self.choose_images), ("Open folder…", self.choose_folder)):
@@ -138,6 +141,7 @@ class InferencePanel(QWidget):
         images_layout = QVBoxLayout(images)
         images_layout.addLayout(images_buttons)
         images_layout.addLayout(table_buttons)
+        images_layout.addWidget(self.outcome)
         images_layout.addWidget(self.table, 1)
 
         self.live = LiveView(launch, lambda: self.predictor, self.topk.value)
@@ -317,6 +321,7 @@ class InferencePanel(QWidget):
 
         self.results = []
         self.table.setRowCount(0)
+        self._say("")
         self.progress.setVisible(True)
         self.progress.setValue(0)
         self.stop_images.setVisible(True)
@@ -352,16 +357,20 @@ class InferencePanel(QWidget):
                       for r in self.results if r.prediction is None]
         classified, done = len(self.results) - len(unreadable), len(self.results)
         if worker.error is not None:
-            outcome = f"Stopped by the error above after {done} files: {classified} classified."
+            ending = f"Stopped by the error above after {done} files: {classified} classified."
         elif worker.state.cancelled:
-            outcome = f"Stopped after {done} files: {classified} classified."
+            ending = f"Stopped after {done} files: {classified} classified."
         else:
-            outcome = f"{classified} of {done} files classified."
-        self.info.setText("\n".join(filter(None, [outcome, describe_skipped(unreadable)])))
+            ending = f"{classified} of {done} files classified."
+        self._say("\n".join(filter(None, [ending, describe_skipped(unreadable)])))
+
+    def _say(self, text: str) -> None:
+        self.outcome.setText(text)
+        self.outcome.setVisible(bool(text))
 
     def export_csv(self, path: Path | None = None) -> Path | None:
         if not self.results:
-            self.info.setText("No predictions to export yet: drop images or open a folder first.")
+            self._say("No predictions to export yet: drop images or open a folder first.")
             return None
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(self, "Export predictions", str(Path.home() / "predictions.csv"),
