@@ -151,8 +151,10 @@ def decode_flags(head: bytes, shrink_to: tuple[int, int] | None) -> int:
     if frame is None or frame.bits != 8 or frame.components not in (1, 3):
         return cv2.IMREAD_UNCHANGED
     kind = "GRAYSCALE" if frame.components == 1 else "COLOR"
-    least = 2 * max(shrink_to) if shrink_to else None
-    factor = next((f for f in (8, 4, 2) if least and min(frame.height, frame.width) // f >= least), 1)
+    factor = 1
+    if shrink_to:
+        shorter, least = min(frame.height, frame.width), 2 * max(shrink_to)
+        factor = next((f for f in (8, 4, 2) if shorter // f >= least), 1)
     return getattr(cv2, f"IMREAD_{kind}" if factor == 1 else f"IMREAD_REDUCED_{kind}_{factor}")
 
 

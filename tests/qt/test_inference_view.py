@@ -109,8 +109,8 @@ def test_a_dropped_folder_is_classified_into_the_table_and_exported_as_csv(qtbot
     assert panel.table.item(9, 3).text() == "not a readable image: the file is empty, corrupt or in an unsupported format"
     assert panel.outcome.text().startswith("9 of 10 files classified.\n1 file skipped (not used):\n")
     assert "running on CPUExecutionProvider" in panel.info.text()  # what ran stays in view beside what it gave
-    assert panel.outcome.text().endswith(f"{folder / 'zz-broken.png'}: not a readable image: the file is empty, corrupt "
-                                      "or in an unsupported format")
+    assert panel.outcome.text().endswith(f"{folder / 'zz-broken.png'}: not a readable image: the file is empty, "
+                                         "corrupt or in an unsupported format")
     predicted = [panel.table.item(row, 1).text() for row in range(9)]
     truth = [dataset.class_names[dataset.labels[i]] for i in range(0, len(dataset), 4)]
     assert np.mean([p == t for p, t in zip(predicted, truth)]) >= 0.75
@@ -131,7 +131,11 @@ def test_a_long_folder_can_be_stopped_and_keeps_what_it_classified(qtbot, panel_
     window, panel = panel_with_export
     folder = write_pngs(tmp_path / "many", 200)
     read = inference_jobs.read_image
-    slow_disk = lambda path, **how: (time.sleep(0.01), read(path, **how))[1]  # noqa: E731
+
+    def slow_disk(path, **how):
+        time.sleep(0.01)
+        return read(path, **how)
+
     monkeypatch.setattr(inference_jobs, "read_image", slow_disk)
     panel.predict_paths([folder])
     assert not panel.stop_images.isHidden()
