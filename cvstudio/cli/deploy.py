@@ -27,7 +27,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import contextlib
 
     from cvstudio.core.inference import Predictor
-    from cvstudio.core.inference_jobs import CsvWriter, count_images, iter_images, predict_stream
+    from cvstudio.core.inference_jobs import NO_IMAGES, CsvWriter, count_images, iter_images, predict_stream
     from cvstudio.core.preprocessing import PreprocessingConfig
     from cvstudio.core.tasks import Progress, TaskState
 
@@ -41,7 +41,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{args.model.name}: {predictor.describe()}", file=sys.stderr)
     total = count_images(args.images)
     if not total:
-        print("error: no image files in the given folders (looked for .png, .jpg, .bmp, .tif, .webp)", file=sys.stderr)
+        print(f"error: {NO_IMAGES}", file=sys.stderr)
         return EXIT_ERROR
     printer, lines, done, failed = ProgressPrinter(sys.stderr), [], 0, 0
     results = predict_stream(predictor, iter_images(args.images), TaskState(), args.topk, args.batch_size)

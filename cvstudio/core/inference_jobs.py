@@ -26,6 +26,7 @@ from cvstudio.core.tasks import Cancelled, Progress, TaskState
 from cvstudio.core.threads import usable_cores
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+NO_IMAGES = f"no image files in the given files and folders (looked for {', '.join(IMAGE_SUFFIXES)})"
 FOLDER_BATCH = 32
 
 
@@ -156,6 +157,8 @@ def predict_files(
     if total is None:
         paths = list(paths)
         total = len(paths)
+    if not total:
+        raise InferenceError(f"{NO_IMAGES}; drop image files, or folders that hold some")
     step = predictor.input.max_batch or batch_size
     results: list[FileResult] = []
     shown = 0

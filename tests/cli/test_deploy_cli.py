@@ -120,3 +120,10 @@ def test_predict_with_a_partial_config_keeps_the_guess_for_the_keys_it_leaves_ou
     config.write_text('{"invert": "yes"}')
     assert main(["predict", str(one_channel_model), str(white), "--config", str(config)]) == 1
     assert "'invert' must be true or false (without quotes); got \"yes\"" in capsys.readouterr().err
+
+
+def test_predict_on_a_folder_without_images_says_what_it_looked_for(one_channel_model, tmp_path, capsys):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("not an image")
+    assert main(["predict", str(one_channel_model), str(tmp_path / "empty"), "--provider", "cpu"]) == 1
+    assert "error: no image files in the given files and folders (looked for .png, .jpg" in capsys.readouterr().err

@@ -108,6 +108,8 @@ def test_folder_prediction_reports_unreadable_files(colour_model, tmp_path):
     assert [r.prediction.label for r in results[1:]] == ["red", "green"]
     with pytest.raises(InferenceError, match="does not exist"):
         list_images([tmp_path / "missing"])
+    with pytest.raises(InferenceError, match=r"no image files in the given files and folders \(looked for \.png"):
+        drain(predict_files(Predictor(colour_model, provider="cpu"), [], TaskState()))
 
 
 def test_a_video_file_streams_frames_with_predictions(colour_model, tmp_path):

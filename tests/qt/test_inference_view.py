@@ -171,6 +171,16 @@ def test_a_folder_stopped_by_an_error_keeps_the_rows_done_and_says_so(qtbot, pan
     assert "not-a-number scores" in window.banner.message.text()
 
 
+def test_a_folder_without_images_says_what_was_looked_for(qtbot, panel_with_export, tmp_path):
+    window, panel = panel_with_export
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not an image")
+    panel.predict_paths([tmp_path / "empty"])
+    qtbot.waitUntil(lambda: "inference-images" not in window.workers, timeout=20000)
+    assert "no image files in the given files and folders (looked for .png" in window.banner.message.text()
+    assert panel.outcome.isHidden() and panel.table.rowCount() == 0 and panel.progress.isHidden()
+
+
 def test_a_missing_camera_is_shown_as_an_error_and_the_view_keeps_working(qtbot, panel_with_export):
     window, panel = panel_with_export
     panel.live.start(97)

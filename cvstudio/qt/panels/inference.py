@@ -356,8 +356,8 @@ class InferencePanel(QWidget):
         unreadable = [SkippedFile(str(r.path), r.error or "")
                       for r in self.results if r.prediction is None]
         classified, done = len(self.results) - len(unreadable), len(self.results)
-        if worker.error is not None:
-            ending = f"Stopped by the error above after {done} files: {classified} classified."
+        if worker.error is not None:  # the banner says what went wrong; here, what was done before it
+            ending = f"Stopped by the error above after {done} files: {classified} classified." if done else ""
         elif worker.state.cancelled:
             ending = f"Stopped after {done} files: {classified} classified."
         else:
